@@ -1,0 +1,34 @@
+#pragma once
+// Reads records and data of a weight.bin through a ByteSource, checking every rule of
+// shared/spec/FORMAT.md §4.3 with messages that name the file and offset. The reserved
+// metadata bytes are ignored (real files carry junk there), and so is padding_size_in_bits
+// for types that are not sub-byte.
+#include <cstdint>
+#include <span>
+
+#include "core/blob/blob_format.h"
+#include "core/io/byte_source.h"
+
+namespace mlpress::blob {
+
+class BlobReader {
+ public:
+  // Validates the 64-byte header (version 2). Does not read any blob.
+  explicit BlobReader(ByteSource& source);
+
+  // Reads and validates the metadata record at `metadata_offset`: inside the file, sentinel,
+  // known dtype, data range inside the file, sub-byte padding rules.
+  BlobRecord record_at(uint64_t metadata_offset) const;
+
+  // Reads `dst.size()` raw data bytes of `record`, starting `offset_in_data` bytes into its data.
+  void read_data(const BlobRecord& record, uint64_t offset_in_data, std::span<std::byte> dst) const;
+
+  uint32_t declared_count() const { return count_; }
+  ByteSource& source() const { return source_; }
+
+ private:
+  ByteSource& source_;
+  uint32_t count_ = 0;
+};
+
+}  // namespace mlpress::blob

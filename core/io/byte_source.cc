@@ -1,0 +1,96 @@
+#include "core/io/byte_source.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "core/io/error.h"
+
+namespace mlpress {
+
+std::vector<std::byte> read_all(ByteSource& source) {
+  std::vector<std::byte> bytes(source.size());
+  source.read_at(0, bytes);
+  return bytes;
+}
+
+void require_range(const ByteSource& source, uint64_t offset, uint64_t length,
+                   const std::string& what) {
+  const uint64_t size = source.size();
+  if (offset > size || length > size - offset) {
+    throw Error(source.describe() + ": " + what + " at offset " + std::to_string(offset) +
+                " with length " + std::to_string(length) + " lies outside the " +
+                std::to_string(size) + "-byte file");
+  }
+}
+
+MemorySource::MemorySource(std::vector<std::byte> bytes, std::string name)
+    : bytes_(std::move(bytes)), name_(std::move(name)) {}
+
+void MemorySource::read_at(uint64_t offset, std::span<std::byte> dst) {
+  require_range(*this, offset, dst.size(), "read");
+  std::memcpy(dst.data(), bytes_.data() + offset, dst.size());
+}
+
+void MemorySink::write_at(uint64_t offset, std::span<const std::byte> src) {
+  if (bytes_.size() < offset + src.size()) bytes_.resize(offset + src.size());
+  std::memcpy(bytes_.data() + offset, src.data(), src.size());
+}
+
+namespace {
+std::string errno_text() { return std::strerror(errno); }
+
+void seek_or_throw(std::FILE* file, uint64_t offset, const std::string& path) {
+  if (fseeko(file, static_cast<off_t>(offset), SEEK_SET) != 0) {
+    throw Error(path + ": cannot seek to offset " + std::to_string(offset) + ": " + errno_text());
+  }
+}
+}  // namespace
+
+FileSource::FileSource(const std::string& path) : path_(path) {
+  file_ = std::fopen(path.c_str(), "rb");
+  if (!file_) throw Error(path + ": cannot open for reading: " + errno_text());
+  if (fseeko(file_, 0, SEEK_END) != 0) throw Error(path + ": cannot seek: " + errno_text());
+  size_ = static_cast<uint64_t>(ftello(file_));
+}
+
+FileSource::~FileSource() {
+  if (file_) std::fclose(file_);
+}
+
+void FileSource::read_at(uint64_t offset, std::span<std::byte> dst) {
+  require_range(*this, offset, dst.size(), "read");
+  seek_or_throw(file_, offset, path_);
+  if (std::fread(dst.data(), 1, dst.size(), file_) != dst.size()) {
+    throw Error(path_ + ": short read of " + std::to_string(dst.size()) + " bytes at offset " +
+                std::to_string(offset));
+  }
+}
+
+FileSink::FileSink(const std::string& path) : path_(path) {
+  file_ = std::fopen(path.c_str(), "wb+");
+  if (!file_) throw Error(path + ": cannot open for writing: " + errno_text());
+}
+
+FileSink::~FileSink() {
+  if (file_) std::fclose(file_);
+}
+
+void FileSink::write_at(uint64_t offset, std::span<const std::byte> src) {
+  if (!file_) throw Error(path_ + ": write after close");
+  seek_or_throw(file_, offset, path_);
+  if (std::fwrite(src.data(), 1, src.size(), file_) != src.size()) {
+    throw Error(path_ + ": cannot write " + std::to_string(src.size()) + " bytes at offset " +
+                std::to_string(offset) + ": " + errno_text());
+  }
+}
+
+void FileSink::close() {
+  if (!file_) return;
+  const bool ok = std::fflush(file_) == 0;
+  const bool closed = std::fclose(file_) == 0;
+  file_ = nullptr;
+  if (!ok || !closed) throw Error(path_ + ": cannot finish writing: " + errno_text());
+}
+
+}  // namespace mlpress

@@ -1,0 +1,97 @@
+#pragma once
+// Random-access input and output interfaces. Native files, zip entries, in-memory buffers and
+// browser files mounted in a worker all look the same to the core through these.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace mlpress {
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual uint64_t size() const = 0;
+  // Fills `dst` from `offset`; throws mlpress::Error (naming describe()) when the range is not
+  // inside the source or the read fails.
+  virtual void read_at(uint64_t offset, std::span<std::byte> dst) = 0;
+  // Human-readable origin, e.g. "model.zip:Foo.mlpackage/Data/.../weight.bin".
+  virtual std::string describe() const = 0;
+};
+
+class ByteSink {
+ public:
+  virtual ~ByteSink() = default;
+  virtual void write_at(uint64_t offset, std::span<const std::byte> src) = 0;
+  virtual std::string describe() const = 0;
+};
+
+// Reads the whole source; for small entries only (Manifest.json, model.mlmodel).
+std::vector<std::byte> read_all(ByteSource& source);
+
+// Checks that [offset, offset + length) lies inside `source`, else throws naming `what`.
+void require_range(const ByteSource& source, uint64_t offset, uint64_t length,
+                   const std::string& what);
+
+class MemorySource final : public ByteSource {
+ public:
+  MemorySource(std::vector<std::byte> bytes, std::string name);
+  uint64_t size() const override { return bytes_.size(); }
+  void read_at(uint64_t offset, std::span<std::byte> dst) override;
+  std::string describe() const override { return name_; }
+
+ private:
+  std::vector<std::byte> bytes_;
+  std::string name_;
+};
+
+class MemorySink final : public ByteSink {
+ public:
+  explicit MemorySink(std::string name) : name_(std::move(name)) {}
+  void write_at(uint64_t offset, std::span<const std::byte> src) override;
+  std::string describe() const override { return name_; }
+  const std::vector<std::byte>& bytes() const { return bytes_; }
+
+ private:
+  std::vector<std::byte> bytes_;
+  std::string name_;
+};
+
+// A file on the native (or Emscripten virtual) file system.
+class FileSource final : public ByteSource {
+ public:
+  explicit FileSource(const std::string& path);
+  ~FileSource() override;
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+  uint64_t size() const override { return size_; }
+  void read_at(uint64_t offset, std::span<std::byte> dst) override;
+  std::string describe() const override { return path_; }
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+class FileSink final : public ByteSink {
+ public:
+  // Creates (truncates) `path`.
+  explicit FileSink(const std::string& path);
+  ~FileSink() override;
+  FileSink(const FileSink&) = delete;
+  FileSink& operator=(const FileSink&) = delete;
+  void write_at(uint64_t offset, std::span<const std::byte> src) override;
+  std::string describe() const override { return path_; }
+  // Flushes and closes; throws if the data could not be written completely.
+  void close();
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
+}  // namespace mlpress
