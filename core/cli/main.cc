@@ -1,0 +1,2 @@
+// mlpress CLI entry point (being written).
+int main() { return 0; }

@@ -1,0 +1,60 @@
+#pragma once
+// Reads zip archives as people actually upload them (shared/spec/FORMAT.md §1.5): stored and
+// deflated entries, ZIP64, directory entries; macOS junk (__MACOSX/, ._*, .DS_Store) hidden.
+// Every entry name is checked on open: names with "..", absolute paths, encrypted entries and
+// declared sizes beyond ZipLimits are refused with an Error naming the entry.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/io/byte_source.h"
+
+namespace mlpress {
+
+struct ZipLimits {
+  uint64_t max_entry_size = uint64_t{64} << 30;   // declared uncompressed size of one entry
+  uint64_t max_total_size = uint64_t{256} << 30;  // sum over all entries
+  uint64_t max_entries = 100000;
+};
+
+struct ZipEntryInfo {
+  std::string name;  // as stored, '/'-separated
+  uint64_t index = 0;
+  uint64_t size = 0;  // declared uncompressed size
+  uint64_t compressed_size = 0;
+  bool is_directory = false;
+  bool is_stored = false;  // method 0: random access without inflating
+};
+
+class ZipReader {
+ public:
+  // Opens `path`; throws mlpress::Error ("<path>: not a zip archive", "... truncated", entry
+  // errors as above).
+  explicit ZipReader(const std::string& path, const ZipLimits& limits = {});
+  ~ZipReader();
+  ZipReader(const ZipReader&) = delete;
+  ZipReader& operator=(const ZipReader&) = delete;
+
+  // All entries except macOS junk, in archive order.
+  const std::vector<ZipEntryInfo>& entries() const { return entries_; }
+  const ZipEntryInfo* find(const std::string& name) const;
+
+  // Random-access view of an entry. Stored entries are read in place; deflated ones are
+  // inflated once into a temporary file (deleted when the source is destroyed). Reads verify
+  // the entry's CRC where libzip does; a mismatch or short entry throws naming the entry.
+  std::unique_ptr<ByteSource> open_entry(const std::string& name);
+
+  // Whole entry into memory; refuses entries larger than `max_bytes`.
+  std::vector<std::byte> read_entry(const std::string& name, uint64_t max_bytes);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+  std::vector<ZipEntryInfo> entries_;
+};
+
+}  // namespace mlpress
