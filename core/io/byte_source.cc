@@ -29,12 +29,13 @@ MemorySource::MemorySource(std::vector<std::byte> bytes, std::string name)
 
 void MemorySource::read_at(uint64_t offset, std::span<std::byte> dst) {
   require_range(*this, offset, dst.size(), "read");
-  std::memcpy(dst.data(), bytes_.data() + offset, dst.size());
+  // memcpy must not see the null data() of an empty span or vector, even for 0 bytes.
+  if (!dst.empty()) std::memcpy(dst.data(), bytes_.data() + offset, dst.size());
 }
 
 void MemorySink::write_at(uint64_t offset, std::span<const std::byte> src) {
   if (bytes_.size() < offset + src.size()) bytes_.resize(offset + src.size());
-  std::memcpy(bytes_.data() + offset, src.data(), src.size());
+  if (!src.empty()) std::memcpy(bytes_.data() + offset, src.data(), src.size());
 }
 
 namespace {

@@ -1,0 +1,147 @@
+#include "core/package/package_writer.h"
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "core/io/error.h"
+#include "core/package/zip_writer.h"
+
+namespace mlpress {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string without_trailing_slash(std::string s) {
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string strip(std::string s, const std::string& suffix) {
+  if (ends_with(s, suffix)) s.resize(s.size() - suffix.size());
+  return s;
+}
+
+std::string random_suffix() {
+  std::random_device device;
+  std::uniform_int_distribution<uint32_t> dist;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", dist(device));
+  return buf;
+}
+
+}  // namespace
+
+OutputKind output_kind_for(const std::string& out_path) {
+  const std::string path = without_trailing_slash(out_path);
+  if (ends_with(path, ".zip")) return OutputKind::Zip;
+  if (ends_with(path, ".mlpackage")) return OutputKind::Directory;
+  throw Error(out_path + ": output must end in .zip (a zipped package) or .mlpackage (a folder)");
+}
+
+PackageWriter::PackageWriter(const std::string& out_path)
+    : out_(without_trailing_slash(out_path)), kind_(output_kind_for(out_path)) {
+  name_ = strip(strip(out_.filename().string(), ".zip"), ".mlpackage");
+  if (name_.empty()) name_ = "model";
+  const fs::path parent = out_.has_parent_path() ? out_.parent_path() : fs::path(".");
+  if (!fs::is_directory(parent))
+    throw Error(out_.string() + ": folder " + parent.string() + " does not exist");
+  staging_ = parent / ("." + out_.filename().string() + ".mlpress-" + random_suffix());
+  std::error_code ec;
+  fs::create_directory(staging_, ec);
+  if (ec) throw Error(staging_.string() + ": cannot create a temporary folder: " + ec.message());
+}
+
+PackageWriter::~PackageWriter() {
+  if (committed_) return;
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+  fs::remove(staging_.string() + ".zip", ec);
+}
+
+std::string PackageWriter::staged_path(const std::string& relative) {
+  const fs::path path = staging_ / relative;
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) throw Error(path.string() + ": cannot create folder: " + ec.message());
+  return path.string();
+}
+
+void PackageWriter::add_directory(const std::string& relative) {
+  std::error_code ec;
+  fs::create_directories(staging_ / relative, ec);
+  if (ec) throw Error((staging_ / relative).string() + ": cannot create folder: " + ec.message());
+}
+
+uint64_t PackageWriter::commit() {
+  std::vector<std::string> files, dirs;
+  uint64_t total = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(staging_)) {
+    const std::string rel = fs::relative(entry.path(), staging_).generic_string();
+    if (entry.is_directory()) {
+      dirs.push_back(rel);
+    } else {
+      files.push_back(rel);
+      total += entry.file_size();
+    }
+  }
+  std::error_code ec;
+  if (kind_ == OutputKind::Directory) {
+    if (fs::exists(out_)) {
+      // Replace an old output only once the new one is complete.
+      const fs::path old = staging_.string() + ".old";
+      fs::rename(out_, old, ec);
+      if (ec) throw Error(out_.string() + ": cannot replace the existing output: " + ec.message());
+      fs::rename(staging_, out_, ec);
+      if (ec) {
+        fs::rename(old, out_);
+        throw Error(out_.string() +
+                    ": cannot move the finished package into place: " + ec.message());
+      }
+      fs::remove_all(old, ec);
+    } else {
+      fs::rename(staging_, out_, ec);
+      if (ec)
+        throw Error(out_.string() +
+                    ": cannot move the finished package into place: " + ec.message());
+    }
+    committed_ = true;
+    return total;
+  }
+
+  // Zip: Manifest.json first, then the rest in sorted order; weight files stored, not deflated,
+  // so that readers can seek in them.
+  std::sort(dirs.begin(), dirs.end());
+  std::sort(files.begin(), files.end(), [](const std::string& a, const std::string& b) {
+    if ((a == "Manifest.json") != (b == "Manifest.json")) return a == "Manifest.json";
+    return a < b;
+  });
+  const std::string top = name_ + ".mlpackage/";
+  const fs::path zip_tmp = staging_.string() + ".zip";
+  {
+    ZipWriter zip(zip_tmp.string());
+    zip.add_directory(top);
+    for (const auto& dir : dirs) zip.add_directory(top + dir + "/");
+    for (const auto& file : files) {
+      const bool store = ends_with(file, ".bin");
+      zip.add_file(top + file, (staging_ / file).string(), store);
+    }
+    zip.close();
+  }
+  fs::rename(zip_tmp, out_, ec);
+  if (ec) {
+    fs::remove(zip_tmp);
+    throw Error(out_.string() + ": cannot move the finished archive into place: " + ec.message());
+  }
+  const uint64_t size = fs::file_size(out_);
+  fs::remove_all(staging_, ec);
+  committed_ = true;
+  return size;
+}
+
+}  // namespace mlpress
