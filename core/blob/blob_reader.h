@@ -5,6 +5,7 @@
 // for types that are not sub-byte.
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "core/blob/blob_format.h"
 #include "core/io/byte_source.h"
@@ -20,8 +21,13 @@ class BlobReader {
   // known dtype, data range inside the file, sub-byte padding rules.
   BlobRecord record_at(uint64_t metadata_offset) const;
 
-  // Reads `dst.size()` raw data bytes of `record`, starting `offset_in_data` bytes into its data.
+  // Reads `dst.size()` raw data bytes of `record`, starting `offset_in_data` bytes into its data;
+  // throws when that range runs past the record's data.
   void read_data(const BlobRecord& record, uint64_t offset_in_data, std::span<std::byte> dst) const;
+
+  // Walks the declared_count() records from offset 64, each next one at the 64-byte boundary
+  // after the previous one's data, checking each as record_at does.
+  std::vector<BlobRecord> records() const;
 
   uint32_t declared_count() const { return count_; }
   ByteSource& source() const { return source_; }

@@ -18,8 +18,10 @@ class BlobWriter {
 
   // Appends one blob of `size_in_bytes` data bytes; `fill(offset_in_data, chunk)` is called
   // with consecutive chunks (at most 1 MiB each) that it must fill, so that a blob never needs
-  // to be in memory whole. `padding_bits` is written for sub-byte types. Returns the
-  // metadata offset (the value BlobFileValue.offset takes).
+  // to be in memory whole. `padding_bits` is written for sub-byte types, where it must pass the
+  // reader's checks; other types get 0 whatever is passed. Returns the metadata offset (the
+  // value BlobFileValue.offset takes). Throws mlpress::Error for an undefined dtype or a bad
+  // sub-byte padding. If `fill` or the sink throws, the file still holds count() whole blobs.
   uint64_t append(BlobDType dtype, uint64_t size_in_bytes, uint64_t padding_bits,
                   const std::function<void(uint64_t, std::span<std::byte>)>& fill);
 
@@ -28,6 +30,9 @@ class BlobWriter {
 
   uint32_t count() const { return count_; }
   uint64_t file_size() const { return end_; }
+
+  // Largest chunk handed to `fill`.
+  static constexpr uint64_t kFillChunkSize = uint64_t(1) << 20;
 
  private:
   ByteSink& sink_;

@@ -11,8 +11,9 @@
 namespace {
 
 constexpr const char* kUsage = R"(usage:
-  mlpress inspect PACKAGE [--json] [--weight-threshold N]
-      Describe a .mlpackage (folder or .zip): model summary and every weight.
+  mlpress inspect PACKAGE [--json] [--all] [--weight-threshold N]
+      Describe a .mlpackage (folder or .zip): model summary and every weight. The table
+      leaves out constants of fewer than 10 elements unless --all is given; --json has all.
   mlpress compress IN OUT
       Write IN to OUT (OUT ending in .zip: a zipped package; .mlpackage: a folder) with a
       fresh weight.bin. IN is never modified.
@@ -27,10 +28,13 @@ int usage_error(const std::string& message) {
 int run_inspect(const std::vector<std::string>& args) {
   std::string path;
   bool as_json = false;
+  bool all = false;
   mlpress::InspectOptions options;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--json") {
       as_json = true;
+    } else if (args[i] == "--all") {
+      all = true;
     } else if (args[i] == "--weight-threshold" && i + 1 < args.size()) {
       options.weight_threshold = std::stoull(args[++i]);
     } else if (args[i].starts_with("--")) {
@@ -46,7 +50,7 @@ int run_inspect(const std::vector<std::string>& args) {
   if (as_json) {
     std::cout << report.dump(2) << "\n";
   } else {
-    std::cout << mlpress::format_inspect_text(report);
+    std::cout << mlpress::format_inspect_text(report, all ? 0 : 10);
   }
   return 0;
 }

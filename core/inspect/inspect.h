@@ -17,7 +17,8 @@ struct InspectOptions {
 // schema is documented in docs/inspect-json.md.
 nlohmann::json inspect_package(const std::string& path, const InspectOptions& options = {});
 
-// The same data as a human-readable table.
-std::string format_inspect_text(const nlohmann::json& report);
+// The same data as a human-readable table. Constants of fewer than `min_elements` elements
+// (conv strides, pads, axes: never compression candidates) are counted but not listed.
+std::string format_inspect_text(const nlohmann::json& report, uint64_t min_elements = 10);
 
 }  // namespace mlpress

@@ -53,7 +53,7 @@ std::string compression_text(const json& c) {
 
 }  // namespace
 
-std::string format_inspect_text(const json& report) {
+std::string format_inspect_text(const json& report, uint64_t min_elements) {
   std::ostringstream out;
   const auto& model = report["model"];
   out << "Package   " << report["package"]["name"].get<std::string>() << " ("
@@ -78,13 +78,25 @@ std::string format_inspect_text(const json& report) {
     out << "Metadata  " << key << " = " << value.get<std::string>() << "\n";
   }
 
-  out << "\n"
-      << std::left << std::setw(40) << "weight" << std::setw(18) << "shape" << std::setw(6)
-      << "dtype" << std::right << std::setw(10) << "elements" << std::setw(9) << "sparsity"
-      << std::setw(9) << "unique"
-      << "  " << std::left << std::setw(10) << "storage"
-      << "compression / consumers\n";
+  size_t name_width = 6;
+  uint64_t hidden = 0;
   for (const auto& w : report["weights"]) {
+    if (w["element_count"].get<uint64_t>() >= min_elements) {
+      name_width = std::max(name_width, w["name"].get<std::string>().size());
+    }
+  }
+  name_width += 2;
+  out << "\n"
+      << std::left << std::setw(int(name_width)) << "weight" << std::setw(18) << "shape"
+      << std::setw(6) << "dtype" << std::right << std::setw(10) << "elements" << std::setw(9)
+      << "sparsity" << std::setw(9) << "unique"
+      << "  " << std::left << std::setw(12) << "storage"
+      << "  compression / consumers\n";
+  for (const auto& w : report["weights"]) {
+    if (w["element_count"].get<uint64_t>() < min_elements) {
+      ++hidden;
+      continue;
+    }
     std::ostringstream sparsity;
     if (!w["sparsity"].is_null()) {
       sparsity << std::fixed << std::setprecision(1) << 100 * w["sparsity"].get<double>() << "%";
@@ -95,10 +107,10 @@ std::string format_inspect_text(const json& report) {
         w["unique_values"].is_null() ? "-" : std::to_string(w["unique_values"].get<uint64_t>());
     std::string storage = w["storage"]["kind"].get<std::string>();
     if (storage == "blob") storage += "@" + std::to_string(w["storage"]["offset"].get<uint64_t>());
-    out << std::left << std::setw(40) << w["name"].get<std::string>() << std::setw(18)
+    out << std::left << std::setw(int(name_width)) << w["name"].get<std::string>() << std::setw(18)
         << shape_text(w["shape"]) << std::setw(6) << w["dtype"].get<std::string>() << std::right
         << std::setw(10) << w["element_count"].get<uint64_t>() << std::setw(9) << sparsity.str()
-        << std::setw(9) << unique << "  " << std::left << std::setw(10) << storage
+        << std::setw(9) << unique << "  " << std::left << std::setw(12) << storage << "  "
         << compression_text(w["compression"]) << " / " << consumers_text(w["consumers"]) << "\n";
   }
   const auto& totals = report["totals"];
@@ -108,6 +120,10 @@ std::string format_inspect_text(const json& report) {
       << totals["dense_weight_bytes"].get<uint64_t>() << " bytes dense, "
       << totals["compressed_weights"].get<uint64_t>() << " already compressed; weights folder "
       << totals["weights_dir_bytes"].get<uint64_t>() << " bytes\n";
+  if (hidden > 0) {
+    out << hidden << " constants of fewer than " << min_elements
+        << " elements not listed (--all lists them)\n";
+  }
   return out.str();
 }
 

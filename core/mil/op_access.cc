@@ -11,7 +11,10 @@ std::string string_scalar(const spec::Value& value) {
 
 std::string op_name(const spec::Operation& op) {
   auto it = op.attributes().find("name");
-  return it == op.attributes().end() ? "" : string_scalar(it->second);
+  if (it != op.attributes().end()) return string_scalar(it->second);
+  // Older converters (spec 6) wrote ops without a "name" attribute; their first output names
+  // them just as well.
+  return op.outputs_size() > 0 ? op.outputs(0).name() : "";
 }
 
 const spec::Value* param_value(const spec::Operation& op, const std::string& param) {

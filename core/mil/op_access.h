@@ -9,7 +9,7 @@ namespace mlpress::mil {
 
 namespace spec = CoreML::Specification::MILSpec;
 
-// The op's "name" attribute, or "" when absent.
+// The op's "name" attribute; its first output's name when the attribute is absent.
 std::string op_name(const spec::Operation& op);
 
 // A parameter given as a value: attributes[param], or the value binding of inputs[param].
