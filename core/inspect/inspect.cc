@@ -128,8 +128,9 @@ json compression_json(const std::optional<mil::ExistingCompression>& compression
   return out;
 }
 
-json weight_json(const mil::WeightInfo& weight, mil::BlobFiles& blobs) {
-  const std::string where = "weight \"" + weight.name + "\"";
+json weight_json(const mil::WeightInfo& weight, mil::BlobFiles& blobs, const std::string& origin) {
+  const std::string where = origin + " (" + weight.program + "): function \"" + weight.function +
+                            "\", op \"" + weight.op_name + "\" (" + weight.op_type + ")";
   json consumers = json::array();
   for (const auto& c : weight.consumers) {
     consumers.push_back(
@@ -210,7 +211,7 @@ json inspect_package(const std::string& path, const InspectOptions& options) {
                              {"functions", functions}});
     for (const auto& weight : index.weights) {
       if (weight.shape.element_count() <= options.weight_threshold) continue;
-      json w = weight_json(weight, blobs);
+      json w = weight_json(weight, blobs, model_origin);
       total_elements += weight.shape.element_count();
       total_bytes += w["dense_bytes"].get<uint64_t>();
       if (weight.compression) ++compressed;
