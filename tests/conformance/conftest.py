@@ -72,6 +72,9 @@ class Packages:
         if form == "zip_macos":
             return pkg.zip_package(source, out / f"{case.name}.mlpackage.zip",
                                    top="Finder Copy.mlpackage", macos_junk=True)
+        if form == "zip_flat":
+            return pkg.zip_package(source, out / f"{case.name}.zip", top="",
+                                   dir_entries=False)
         raise ValueError(f"unknown input form {form}")
 
     def loaded(self, case: harness.Case) -> oracle.Loaded:

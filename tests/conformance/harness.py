@@ -62,9 +62,10 @@ class Case:
     def input_forms(self) -> tuple[str, ...]:
         """How the package is handed to mlpress: as it is, and zipped when it is a dir.
 
-        "zip" renames the top folder; "zip_macos" adds Finder's __MACOSX and .DS_Store junk.
+        "zip" renames the top folder; "zip_macos" adds Finder's __MACOSX and .DS_Store junk;
+        "zip_flat" has Manifest.json at the zip root and no entries for non-empty folders.
         """
-        return ("zip",) if self.is_zip else ("dir", "zip", "zip_macos")
+        return ("zip",) if self.is_zip else ("dir", "zip", "zip_macos", "zip_flat")
 
 
 # Configs for `mlpress compress`. {} is the lossless rewrite; later issues add compression

@@ -30,28 +30,34 @@ def zip_package(src: Path, dest: Path, top: str, dir_entries: bool = True,
                 macos_junk: bool = False) -> Path:
     """Zips package directory `src` under top folder `top`, deterministically.
 
-    Entries are sorted and time-stamped at the zip epoch. `macos_junk` adds what Finder's
+    Entries are sorted and time-stamped at the zip epoch. An empty `top` puts the package
+    at the zip root ("zipped from inside"). Without `dir_entries` only empty directories get
+    an entry, since a zip has no other way to hold them. `macos_junk` adds what Finder's
     "Compress" adds (AppleDouble files under __MACOSX/ and a .DS_Store), which readers must
     ignore.
     """
-    files = sorted(p for p in src.rglob("*") if p.is_file())
-    dirs = sorted({p.relative_to(src).parent for p in files} - {Path(".")})
+    prefix = f"{top}/" if top else ""
+    entries: list[tuple[str, Path | None]] = [(prefix, None)] if dir_entries and top else []
+    for path in sorted(src.rglob("*")):
+        rel = path.relative_to(src).as_posix()
+        if path.is_file():
+            entries.append((prefix + rel, path))
+        elif dir_entries or not any(path.iterdir()):
+            entries.append((f"{prefix}{rel}/", None))
     with zipfile.ZipFile(dest, "w") as zf:
-        if dir_entries:
-            zf.writestr(_zip_info(f"{top}/", True), b"")
-            for d in dirs:
-                zf.writestr(_zip_info(f"{top}/{d.as_posix()}/", True), b"")
-        for f in files:
-            zf.writestr(_zip_info(f"{top}/{f.relative_to(src).as_posix()}", False),
-                        f.read_bytes())
+        for name, path in sorted(entries, key=lambda e: e[0]):
+            zf.writestr(_zip_info(name, path is None), path.read_bytes() if path else b"")
         if macos_junk:
-            zf.writestr(_zip_info(f"{top}/.DS_Store", False), b"\0\0\0\1Bud1" + b"\0" * 32)
-            for f in files[:2]:
-                rel = f.relative_to(src)
-                junk = f"{JUNK_DIR}/{top}/{rel.parent.as_posix()}/._{rel.name}"
-                zf.writestr(_zip_info(posixpath.normpath(junk), False),
-                            b"\0\5\26\7\0\2\0\0Mac OS X        ")
+            _add_macos_junk(zf, prefix, [name for name, path in entries if path][:2])
     return dest
+
+
+def _add_macos_junk(zf: zipfile.ZipFile, prefix: str, names: list[str]) -> None:
+    zf.writestr(_zip_info(f"{prefix}.DS_Store", False), b"\0\0\0\1Bud1" + b"\0" * 32)
+    for name in names:
+        parent, base = posixpath.split(name)
+        junk = posixpath.join(JUNK_DIR, parent, f"._{base}")
+        zf.writestr(_zip_info(junk, False), b"\0\5\26\7\0\2\0\0Mac OS X        ")
 
 
 def zip_layout_problems(path: Path) -> list[str]:
@@ -67,7 +73,7 @@ def zip_layout_problems(path: Path) -> list[str]:
     tops = {n.split("/", 1)[0] for n in names}
     if len(tops) != 1:
         problems.append(f"zip must hold exactly one top folder, has {sorted(tops)}")
-    top = sorted(tops)[0]
+    top = min(tops, key=lambda t: (not t.endswith(".mlpackage"), t))
     if not top.endswith(".mlpackage"):
         problems.append(f"top folder {top!r} does not end in .mlpackage")
     if not any(n.startswith(top + "/") for n in names):

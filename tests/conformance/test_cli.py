@@ -168,6 +168,7 @@ def test_compress_unknown_output_kind(fixture_dir, mlpress, tmp_path):
                          ids=["no-args", "unknown-command", "compress-no-args",
                               "inspect-no-args"])
 def test_usage_errors(args, mlpress, tmp_path):
+    """A wrong command line exits 2 (the usual usage-error status), still with a message."""
     result = harness.run_mlpress(*args)
-    assert result.returncode == 1, harness.describe_run(result)
+    assert result.returncode == 2, harness.describe_run(result)
     assert "mlpress: error: " in result.stderr, harness.describe_run(result)

@@ -70,7 +70,7 @@ def _with_reserved_rule(strict: bool):
                  for c in checks.LOSSLESS_CHECKS)
 
 
-@pytest.mark.parametrize("form", ["zip", "zip_macos"])
+@pytest.mark.parametrize("form", ["zip", "zip_macos", "zip_flat"])
 def test_zipped_input_round_trips(form, packages, tmp_path):
     """Zipping a fixture and extracting it again gives the same package."""
     case = harness.Case("extra_items_ios16_fp16", "fixture")
