@@ -21,7 +21,7 @@ constexpr const char* kUsage = R"(usage:
 )";
 
 int usage_error(const std::string& message) {
-  std::cerr << "mlpress: " << message << "\n\n" << kUsage;
+  std::cerr << "mlpress: error: " << message << "\n\n" << kUsage;
   return 2;
 }
 
@@ -72,9 +72,10 @@ int run_compress(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+  if (args.empty()) return usage_error("no command given");
+  if (args[0] == "--help" || args[0] == "-h") {
     std::cout << kUsage;
-    return args.empty() ? 2 : 0;
+    return 0;
   }
   if (args[0] == "--version") {
     std::cout << "mlpress 0.1.0\n";
