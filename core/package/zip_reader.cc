@@ -12,6 +12,7 @@
 #include <limits>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "core/io/error.h"
 
@@ -59,6 +60,10 @@ bool starts_like_zip(const std::string& path) {
 }
 
 zip_t* open_archive(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw Error(path + ": is a directory, not a zip archive");
+  }
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* source = zip_source_file_create(path.c_str(), 0, 0, &error);
@@ -226,13 +231,13 @@ class InflatedEntrySource final : public ByteSource {
  public:
   InflatedEntrySource(const Archive& archive, const ZipEntryInfo& entry)
       : description_(archive.path + ":" + entry.name), size_(entry.size) {
-    file_ = create_temp_file();
     zip_file_t* zip_file = open_entry_file(archive, entry);
     try {
+      file_ = create_temp_file();
       inflate_into_temp(zip_file);
     } catch (...) {
       zip_fclose(zip_file);
-      std::fclose(file_);
+      if (file_) std::fclose(file_);
       throw;
     }
     zip_fclose(zip_file);
@@ -247,11 +252,14 @@ class InflatedEntrySource final : public ByteSource {
   void read_at(uint64_t offset, std::span<std::byte> dst) override {
     require_range(*this, offset, dst.size(), "read");
     if (dst.empty()) return;
-    if (fseeko(file_, static_cast<off_t>(offset), SEEK_SET) != 0 ||
-        std::fread(dst.data(), 1, dst.size(), file_) != dst.size()) {
-      throw Error(description_ + ": cannot read " + std::to_string(dst.size()) +
-                  " bytes at offset " + std::to_string(offset) +
-                  " from the inflated temporary copy: " + std::strerror(errno));
+    const std::string what = description_ + ": cannot read " + std::to_string(dst.size()) +
+                             " bytes at offset " + std::to_string(offset) +
+                             " from the inflated temporary copy";
+    if (fseeko(file_, static_cast<off_t>(offset), SEEK_SET) != 0) {
+      throw Error(what + ": " + std::strerror(errno));
+    }
+    if (std::fread(dst.data(), 1, dst.size(), file_) != dst.size()) {
+      throw Error(what + (std::ferror(file_) ? ": " + std::string(std::strerror(errno)) : ""));
     }
   }
 
@@ -420,8 +428,9 @@ std::vector<std::byte> ZipReader::read_entry(const std::string& name, uint64_t m
   try {
     const std::string what = path_ + ":" + name + ": cannot read";
     const size_t got = read_fully(file, bytes, what);
-    if (got != bytes.size())
+    if (got != bytes.size()) {
       throw Error(path_ + ":" + name + ": " + short_data_text(got, entry.size));
+    }
     // Reading on to the end of the data is what makes libzip check the CRC.
     std::byte extra{};
     if (read_fully(file, std::span(&extra, 1), what) != 0) {

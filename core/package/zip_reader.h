@@ -1,8 +1,11 @@
 #pragma once
 // Reads zip archives as people actually upload them (shared/spec/FORMAT.md §1.5): stored and
 // deflated entries, ZIP64, directory entries; macOS junk (__MACOSX/, ._*, .DS_Store) hidden.
-// Every entry name is checked on open: names with "..", absolute paths, encrypted entries and
-// declared sizes beyond ZipLimits are refused with an Error naming the entry.
+// Every entry name is checked on open: names with "..", absolute paths, backslashes, duplicate
+// names, encrypted entries, compression other than stored/deflate and declared sizes beyond
+// ZipLimits are refused with an Error naming the entry.
+// A reader and the sources it hands out share one libzip handle: use them from one thread.
+// Sources stay valid after the reader is destroyed.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,11 +44,13 @@ class ZipReader {
   const ZipEntryInfo* find(const std::string& name) const;
 
   // Random-access view of an entry. Stored entries are read in place; deflated ones are
-  // inflated once into a temporary file (deleted when the source is destroyed). Reads verify
-  // the entry's CRC where libzip does; a mismatch or short entry throws naming the entry.
+  // inflated once, in 1 MiB pieces, into a temporary file under temp_directory_path() that is
+  // unlinked at once and freed when the source is destroyed. Inflation verifies the CRC and the
+  // declared size; a mismatch or short entry throws naming the archive and the entry. Random
+  // reads of stored entries cannot check the CRC (read_entry() does).
   std::unique_ptr<ByteSource> open_entry(const std::string& name);
 
-  // Whole entry into memory; refuses entries larger than `max_bytes`.
+  // Whole entry into memory, CRC checked; refuses entries larger than `max_bytes`.
   std::vector<std::byte> read_entry(const std::string& name, uint64_t max_bytes);
 
   const std::string& path() const { return path_; }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <system_error>
+#include <utility>
 
 #include "core/io/error.h"
 
@@ -65,7 +66,7 @@ struct ZipWriter::Impl {
 };
 
 ZipWriter::ZipWriter(const std::string& path) : impl_(std::make_unique<Impl>()), path_(path) {
-  // Found here rather than at close(), after the caller has done all its work.
+  // libzip would notice a missing directory only at close(), after all the caller's work.
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   std::error_code ec;
   if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
