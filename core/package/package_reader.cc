@@ -56,7 +56,6 @@ class DirectoryPackage final : public PackageReader {
       files_.push_back(rel);
     }
     if (ec) throw Error(path + ": cannot list the package folder: " + ec.message());
-    std::sort(files_.begin(), files_.end());
     name_ = strip_suffix(fs::path(path).lexically_normal().filename().string(), kPackageSuffix);
     if (name_.empty()) {
       name_ = strip_suffix(fs::path(path).lexically_normal().parent_path().filename().string(),
@@ -65,10 +64,6 @@ class DirectoryPackage final : public PackageReader {
     load_manifest();
   }
 
-  const std::vector<std::string>& files() const override { return files_; }
-  bool has_file(const std::string& rel) const override {
-    return std::binary_search(files_.begin(), files_.end(), rel);
-  }
   std::unique_ptr<ByteSource> open_file(const std::string& rel) override {
     require(rel);
     return std::make_unique<FileSource>((root_ / rel).string());
@@ -90,11 +85,7 @@ class DirectoryPackage final : public PackageReader {
   }
 
  private:
-  void require(const std::string& rel) const {
-    if (!has_file(rel)) throw Error(describe(rel) + ": no such file in the package");
-  }
   fs::path root_;
-  std::vector<std::string> files_;
 };
 
 class ZipPackage final : public PackageReader {
@@ -106,7 +97,6 @@ class ZipPackage final : public PackageReader {
       if (entry.is_directory || !entry.name.starts_with(prefix_)) continue;
       files_.push_back(entry.name.substr(prefix_.size()));
     }
-    std::sort(files_.begin(), files_.end());
     const std::string folder =
         prefix_.empty() ? "" : basename_of(prefix_.substr(0, prefix_.size() - 1));
     name_ = strip_suffix(folder, kPackageSuffix);
@@ -117,10 +107,6 @@ class ZipPackage final : public PackageReader {
     load_manifest();
   }
 
-  const std::vector<std::string>& files() const override { return files_; }
-  bool has_file(const std::string& rel) const override {
-    return std::binary_search(files_.begin(), files_.end(), rel);
-  }
   std::unique_ptr<ByteSource> open_file(const std::string& rel) override {
     require(rel);
     return zip_.open_entry(prefix_ + rel);
@@ -138,10 +124,6 @@ class ZipPackage final : public PackageReader {
   }
 
  private:
-  void require(const std::string& rel) const {
-    if (!has_file(rel)) throw Error(describe(rel) + ": no such entry in the archive");
-  }
-
   // The package root is the folder of the shallowest Manifest.json, preferring a folder named
   // *.mlpackage (shared/spec/FORMAT.md §1.5). Returns "" or "Some/Folder/".
   std::string find_root() const {
@@ -164,7 +146,6 @@ class ZipPackage final : public PackageReader {
 
   ZipReader zip_;
   std::string prefix_;
-  std::vector<std::string> files_;
 };
 
 }  // namespace
@@ -186,7 +167,16 @@ std::unique_ptr<PackageReader> PackageReader::open(const std::string& path,
   return std::make_unique<ZipPackage>(path, limits);
 }
 
+bool PackageReader::has_file(const std::string& relative) const {
+  return std::binary_search(files_.begin(), files_.end(), relative);
+}
+
+void PackageReader::require(const std::string& relative) const {
+  if (!has_file(relative)) throw Error(describe(relative) + ": no such file in the package");
+}
+
 void PackageReader::load_manifest() {
+  std::sort(files_.begin(), files_.end());
   if (!has_file(kManifest)) throw Error(describe(kManifest) + ": missing");
   const auto bytes = read_file(kManifest, limits_.max_manifest_bytes);
   manifest_ = parse_manifest(bytes, describe(kManifest));

@@ -27,8 +27,8 @@ class PackageReader {
                                              const PackageLimits& limits = {});
 
   // Regular files, '/'-separated, relative to the package root, sorted.
-  virtual const std::vector<std::string>& files() const = 0;
-  virtual bool has_file(const std::string& relative) const = 0;
+  const std::vector<std::string>& files() const { return files_; }
+  bool has_file(const std::string& relative) const;
   virtual std::unique_ptr<ByteSource> open_file(const std::string& relative) = 0;
   virtual uint64_t file_size(const std::string& relative) const = 0;
   // Whole file in memory; refuses files over `max_bytes`, naming the file.
@@ -49,9 +49,13 @@ class PackageReader {
  protected:
   PackageReader(std::string input_path, PackageLimits limits)
       : input_path_(std::move(input_path)), limits_(limits) {}
-  // Reads Manifest.json and resolves the root model; called by open() once files() is ready.
+  // Sorts the file list, then reads Manifest.json and resolves the root model; each
+  // implementation calls it once it has listed its files.
   void load_manifest();
+  // Throws naming the file when the package has no such file.
+  void require(const std::string& relative) const;
   std::string name_;
+  std::vector<std::string> files_;
 
  private:
   std::string input_path_;
