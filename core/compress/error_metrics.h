@@ -1,0 +1,23 @@
+#pragma once
+// How far a reconstructed weight is from its source, for reports and the verify stage.
+#include <span>
+
+#include "core/compress/tensor_view.h"
+
+namespace mlpress::compress {
+
+struct ErrorMetrics {
+  // 10 * log10(sum w^2 / sum (w - w')^2): +inf when the reconstruction is exact, -inf when the
+  // source is all zeros but the reconstruction is not.
+  double snr_db = 0;
+  // <w, w'> / (|w| |w'|); 1 when both are all zeros, 0 when only one is.
+  double cosine = 0;
+  double max_abs_error = 0;
+  double rmse = 0;
+};
+
+// `reconstructed` holds one float per source element, row-major. Sums are in double. NaN
+// elements propagate into the metrics. Throws std::invalid_argument on a size mismatch.
+ErrorMetrics compute_error_metrics(const TensorView& source, std::span<const float> reconstructed);
+
+}  // namespace mlpress::compress

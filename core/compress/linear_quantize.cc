@@ -1,0 +1,321 @@
+#include "core/compress/linear_quantize.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "core/compress/fp16_convert.h"
+#include "core/compress/linear_quantize_kernels.h"
+
+namespace mlpress::compress {
+
+int bit_width(QuantDtype dtype) {
+  return dtype == QuantDtype::kInt4 || dtype == QuantDtype::kUint4 ? 4 : 8;
+}
+
+bool is_signed(QuantDtype dtype) {
+  return dtype == QuantDtype::kInt8 || dtype == QuantDtype::kInt4;
+}
+
+QuantRange quant_range(QuantMode mode, QuantDtype dtype) {
+  const int32_t levels = int32_t(1) << bit_width(dtype);
+  const bool symmetric = mode == QuantMode::kLinearSymmetric;
+  if (is_signed(dtype)) return {-levels / 2 + (symmetric ? 1 : 0), levels / 2 - 1};
+  return {0, levels - 1 - (symmetric ? 1 : 0)};
+}
+
+bool is_hard_error(QuantSkipReason reason) { return reason == QuantSkipReason::kBlockRankMismatch; }
+
+float LinearQuantResult::scale_at(size_t block) const {
+  return scale_type == ElementType::kFloat16 ? fp16_to_float(scale_fp16[block]) : scale_fp32[block];
+}
+
+namespace {
+
+std::string join(std::span<const uint64_t> values) {
+  std::string s = "(";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(values[i]);
+  }
+  return s + ")";
+}
+
+// The blocked layout of one weight: the innermost axis forms rows, cut into segments that each
+// lie in one block; the other axes pick the row's first block.
+class BlockGeometry {
+ public:
+  BlockGeometry(std::span<const uint64_t> shape, std::span<const uint64_t> block_sizes) {
+    if (shape.empty()) {
+      dims_ = {1};
+      blocks_ = {1};
+    } else {
+      dims_.assign(shape.begin(), shape.end());
+      for (size_t d = 0; d < dims_.size(); ++d) {
+        blocks_.push_back(block_sizes[d] ? block_sizes[d] : dims_[d]);
+      }
+    }
+    for (size_t d = 0; d < dims_.size(); ++d) counts_.push_back(dims_[d] / blocks_[d]);
+    strides_.assign(dims_.size(), 1);
+    for (size_t d = dims_.size() - 1; d > 0; --d) strides_[d - 1] = strides_[d] * counts_[d];
+    block_count_ = strides_[0] * counts_[0];
+    row_count_ = 1;
+    for (size_t d = 0; d + 1 < dims_.size(); ++d) row_count_ *= dims_[d];
+  }
+
+  size_t inner() const { return size_t(dims_.back()); }
+  size_t segment() const { return size_t(blocks_.back()); }
+  size_t block_count() const { return size_t(block_count_); }
+  uint64_t row_count() const { return row_count_; }
+  const std::vector<uint64_t>& scale_shape() const { return counts_; }
+
+  // Calls fn(row index, first block index of the row) for every row in order.
+  template <typename Fn>
+  void for_each_row(Fn fn) const {
+    const size_t outer = dims_.size() - 1;
+    std::vector<uint64_t> index(outer, 0);
+    for (uint64_t row = 0; row < row_count_; ++row) {
+      uint64_t base = 0;
+      for (size_t d = 0; d < outer; ++d) base += (index[d] / blocks_[d]) * strides_[d];
+      fn(size_t(row), size_t(base));
+      for (size_t d = outer; d-- > 0;) {
+        if (++index[d] < dims_[d]) break;
+        index[d] = 0;
+      }
+    }
+  }
+
+ private:
+  std::vector<uint64_t> dims_;
+  std::vector<uint64_t> blocks_;
+  std::vector<uint64_t> counts_;
+  std::vector<uint64_t> strides_;
+  uint64_t block_count_ = 0;
+  uint64_t row_count_ = 0;
+};
+
+bool has_infinity(const TensorView& weight) {
+  if (weight.type() == ElementType::kFloat16) {
+    for (uint16_t h : weight.fp16_bits()) {
+      if ((h & 0x7FFFu) == 0x7C00u) return true;
+    }
+    return false;
+  }
+  for (float f : weight.fp32_values()) {
+    if (std::isinf(f)) return true;
+  }
+  return false;
+}
+
+QuantSkip infinity_skip() {
+  return {QuantSkipReason::kInfiniteValue,
+          "the weight has inf/-inf, which is not supported by quantization; skipped"};
+}
+
+float identity(float x) { return x; }
+
+struct BlockParams {
+  float scale;        // exactly representable in the weight dtype
+  float zero;         // what the codes add: an integer, or NaN for a degenerate block
+  uint8_t zero_byte;  // the stored zero point
+};
+
+// One block's scale and zero point, every operation rounded to the weight dtype as numpy does
+// (COMPRESSION.md §3.3-§3.5). `round_t` is round_to_fp16 for fp16 weights, identity for fp32.
+BlockParams block_params(float lo, float hi, bool any_nan, QuantMode mode, QuantDtype dtype,
+                         float (*round_t)(float)) {
+  const QuantRange range = quant_range(mode, dtype);
+  const bool symmetric = mode == QuantMode::kLinearSymmetric;
+  const float shift = float(range.qmax / 2);  // unsigned symmetric: floor(qmax / 2)
+  const bool shifted = symmetric && !is_signed(dtype);
+  if (any_nan) {
+    // NaN propagates through min/max into scale and codes; codes and zero points cast to 0.
+    return {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::quiet_NaN(),
+            uint8_t(shifted ? int32_t(shift) : 0)};
+  }
+  // numpy may return either zero from min/max; +0 gives its scale bits for all-zero blocks.
+  if (lo == 0) lo = 0.0f;
+  if (hi == 0) hi = 0.0f;
+  if (symmetric) {
+    const float lo_abs = std::fabs(lo);
+    const float hi_abs = std::fabs(hi);
+    const float r = lo_abs > hi_abs ? lo_abs : hi_abs;
+    lo = -r;
+    hi = r;
+  } else {
+    lo = lo < 0.0f ? lo : 0.0f;
+    hi = hi > 0.0f ? hi : 0.0f;
+  }
+  const float span = round_t(hi - lo);
+  const float scale = round_t(span / float(range.qmax - range.qmin));
+  if (symmetric) {
+    if (!shifted) return {scale, 0.0f, 0};
+    return {scale, shift, uint8_t(int32_t(shift))};
+  }
+  const float a = round_t(float(range.qmin) * hi);
+  const float b = round_t(float(range.qmax) * lo);
+  const float numerator = round_t(a - b);
+  float zero = std::nearbyint(round_t(numerator / span));
+  if (zero != zero) return {scale, zero, 0};
+  zero = zero < float(range.qmin) ? float(range.qmin) : zero;
+  zero = zero > float(range.qmax) ? float(range.qmax) : zero;
+  return {scale, zero, uint8_t(int32_t(zero))};
+}
+
+}  // namespace
+
+std::optional<QuantSkip> check_block_sizes(std::span<const uint64_t> shape,
+                                           std::span<const uint64_t> block_sizes) {
+  if (block_sizes.size() != shape.size()) {
+    return QuantSkip{QuantSkipReason::kBlockRankMismatch,
+                     "block_size " + join(block_sizes) +
+                         " must have one element for each axis of "
+                         "the weight, whose shape is " +
+                         join(shape)};
+  }
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (block_sizes[d] > 0 && shape[d] % block_sizes[d] != 0) {
+      return QuantSkip{QuantSkipReason::kBlockNotDivisible,
+                       "Invalid block_sizes; on axis " + std::to_string(d) + ", the dim size " +
+                           std::to_string(shape[d]) + " is not divisible by block size " +
+                           std::to_string(block_sizes[d])};
+    }
+  }
+  return std::nullopt;
+}
+
+std::variant<std::vector<uint64_t>, QuantSkip> infer_block_sizes(std::span<const uint64_t> shape,
+                                                                 const GranularityRequest& request,
+                                                                 const ChannelAxes& axes) {
+  std::vector<uint64_t> sizes(shape.size(), 0);
+  if (request.granularity == QuantGranularity::kPerBlock && request.block_size_per_axis) {
+    sizes = *request.block_size_per_axis;
+  } else {
+    if (!axes.output_axis || !axes.input_axis) {
+      return QuantSkip{QuantSkipReason::kUndecidableAxes,
+                       "cannot decide the output/input channel axes of the weight (its consumers "
+                       "disagree); skipped"};
+    }
+    uint64_t output_block = 0;
+    uint64_t input_block = 0;
+    if (request.granularity == QuantGranularity::kPerChannel) {
+      output_block = 1;
+    } else if (request.granularity == QuantGranularity::kPerBlock) {
+      output_block = 1;
+      input_block = request.block_size;
+    }
+    // Input first, as coremltools: when both axes coincide the output setting wins.
+    if (*axes.input_axis < sizes.size()) sizes[*axes.input_axis] = input_block;
+    if (*axes.output_axis < sizes.size()) sizes[*axes.output_axis] = output_block;
+  }
+  if (auto skip = check_block_sizes(shape, sizes)) return *skip;
+  return sizes;
+}
+
+std::variant<LinearQuantResult, QuantSkip> quantize_linear(const TensorView& weight,
+                                                           const LinearQuantSpec& spec,
+                                                           KernelPath path) {
+  const std::vector<uint64_t>& shape = weight.shape();
+  if (auto skip = check_block_sizes(shape, spec.block_sizes)) {
+    if (skip->reason != QuantSkipReason::kBlockRankMismatch && has_infinity(weight)) {
+      return infinity_skip();
+    }
+    return *skip;
+  }
+  if (weight.size() == 0) {
+    return QuantSkip{QuantSkipReason::kEmptyTensor, "the weight has no elements; skipped"};
+  }
+
+  const BlockGeometry geometry(shape, spec.block_sizes);
+  const size_t inner = geometry.inner();
+  const size_t segment = geometry.segment();
+  const size_t nblocks = geometry.block_count();
+  const bool half = weight.type() == ElementType::kFloat16;
+  const bool simd = path == KernelPath::kSimd;
+
+  std::vector<float> lo(nblocks, std::numeric_limits<float>::infinity());
+  std::vector<float> hi(nblocks, -std::numeric_limits<float>::infinity());
+  std::vector<uint8_t> any_nan(nblocks, 0);
+  geometry.for_each_row([&](size_t row, size_t base) {
+    if (half) {
+      const uint16_t* src = weight.fp16_bits().data() + row * inner;
+      (simd ? kernels::minmax_row_fp16_simd : kernels::minmax_row_fp16_scalar)(
+          src, inner, segment, &lo[base], &hi[base], &any_nan[base]);
+    } else {
+      const float* src = weight.fp32_values().data() + row * inner;
+      (simd ? kernels::minmax_row_fp32_simd : kernels::minmax_row_fp32_scalar)(
+          src, inner, segment, &lo[base], &hi[base], &any_nan[base]);
+    }
+  });
+  // lo and hi start at +inf / -inf, so only a real infinity can show up on the far side.
+  const float inf = std::numeric_limits<float>::infinity();
+  for (size_t k = 0; k < nblocks; ++k) {
+    if (lo[k] == -inf || hi[k] == inf) return infinity_skip();
+  }
+
+  LinearQuantResult result;
+  result.mode = spec.mode;
+  result.dtype = spec.dtype;
+  result.scale_type = weight.type();
+  result.shape = shape;
+  result.block_sizes = spec.block_sizes;
+  result.scale_shape = shape.empty() ? std::vector<uint64_t>{} : geometry.scale_shape();
+
+  std::vector<float> scale(nblocks);
+  std::vector<float> zero(nblocks);
+  std::vector<uint8_t> zero_bytes(nblocks);
+  float (*round_t)(float) = half ? round_to_fp16 : identity;
+  for (size_t k = 0; k < nblocks; ++k) {
+    const BlockParams p =
+        block_params(lo[k], hi[k], any_nan[k] != 0, spec.mode, spec.dtype, round_t);
+    scale[k] = p.scale;
+    zero[k] = p.zero;
+    zero_bytes[k] = p.zero_byte;
+  }
+  if (half) {
+    result.scale_fp16.resize(nblocks);
+    for (size_t k = 0; k < nblocks; ++k) result.scale_fp16[k] = float_to_fp16(scale[k]);
+  } else {
+    result.scale_fp32 = scale;
+  }
+  if (!(spec.mode == QuantMode::kLinearSymmetric && is_signed(spec.dtype))) {
+    result.zero_point = std::move(zero_bytes);
+  }
+
+  const kernels::CodeRange range{quant_range(spec.mode, spec.dtype).qmin,
+                                 quant_range(spec.mode, spec.dtype).qmax};
+  result.codes.resize(weight.size());
+  geometry.for_each_row([&](size_t row, size_t base) {
+    uint8_t* out = result.codes.data() + row * inner;
+    if (half) {
+      const uint16_t* src = weight.fp16_bits().data() + row * inner;
+      (simd ? kernels::quantize_row_fp16_simd : kernels::quantize_row_fp16_scalar)(
+          src, inner, segment, &scale[base], &zero[base], range, out);
+    } else {
+      const float* src = weight.fp32_values().data() + row * inner;
+      (simd ? kernels::quantize_row_fp32_simd : kernels::quantize_row_fp32_scalar)(
+          src, inner, segment, &scale[base], &zero[base], range, out);
+    }
+  });
+  return result;
+}
+
+std::vector<float> dequantize_linear(const LinearQuantResult& result) {
+  const BlockGeometry geometry(result.shape, result.block_sizes);
+  const size_t inner = geometry.inner();
+  const size_t segment = geometry.segment();
+  const bool half = result.scale_type == ElementType::kFloat16;
+  std::vector<float> out(result.codes.size());
+  geometry.for_each_row([&](size_t row, size_t base) {
+    for (size_t i = 0; i < inner; ++i) {
+      const size_t block = base + i / segment;
+      const size_t at = row * inner + i;
+      const float centered = float(result.code_at(at)) - float(result.zero_point_at(block));
+      const float value = centered * result.scale_at(block);
+      out[at] = half ? round_to_fp16(value) : value;
+    }
+  });
+  return out;
+}
+
+}  // namespace mlpress::compress
