@@ -1,0 +1,89 @@
+// Embind bindings over the mlpress core: the functions the web worker (and the node tests)
+// call. Every failure reaches JavaScript as a thrown `Error` whose message is the core's
+// message verbatim -- never as an abort or a bare exception pointer.
+#include <emscripten/bind.h>
+#include <emscripten/emscripten.h>
+
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "core/inspect/inspect.h"
+#include "core/io/error.h"
+#include "core/rewrite/rewrite.h"
+
+// Throws `new Error(message)` into the JavaScript caller.
+EM_JS(void, mlpress_throw_js_error, (const char* message),
+      { throw new Error(UTF8ToString(message)); });
+
+namespace {
+
+// Holds the message of the last failure while the JS error is thrown: the JS exception
+// unwinds the wasm frames between here and JS without running their destructors, so nothing
+// that owns memory may be alive in them at that moment.
+std::string& last_error() {
+  static std::string message;
+  return message;
+}
+
+// Runs `fn`; turns any C++ exception into a JS Error. The C++ exception is fully handled (its
+// catch block left) before the JS error is thrown, so the C++ runtime's exception state and
+// the core's frames are cleaned up normally.
+template <class Fn>
+auto guarded(Fn&& fn) -> decltype(fn()) {
+  try {
+    return std::forward<Fn>(fn)();
+  } catch (const std::exception& e) {
+    last_error() = e.what();
+  } catch (...) {
+    last_error() = "mlpress: unknown error";
+  }
+  mlpress_throw_js_error(last_error().c_str());
+  __builtin_unreachable();
+}
+
+// The JSON report of `mlpress inspect` for the package at `path` (a path in the module's FS),
+// compact; with `indent` >= 0, indented like `mlpress inspect --json` (which adds a newline).
+std::string inspect_indented(const std::string& path, int indent) {
+  return guarded([&] { return mlpress::inspect_package(path).dump(indent); });
+}
+
+std::string inspect(const std::string& path) { return inspect_indented(path, -1); }
+
+// What rewrite() returns to JS. Byte counts as doubles: exact below 2^53, and plain JS numbers
+// (no BigInt needed).
+struct RewriteResult {
+  double blobs_written = 0;
+  double blob_bytes_written = 0;
+  double output_bytes = 0;
+};
+
+RewriteResult rewrite(const std::string& in_path, const std::string& out_path) {
+  return guarded([&] {
+    const mlpress::RewriteReport report = mlpress::rewrite_package(in_path, out_path);
+    RewriteResult result;
+    result.blobs_written = static_cast<double>(report.blobs_written);
+    result.blob_bytes_written = static_cast<double>(report.blob_bytes_written);
+    result.output_bytes = static_cast<double>(report.output_bytes);
+    return result;
+  });
+}
+
+// For tests of the error path itself: throws mlpress::Error(message) inside the core's
+// exception model and lets guarded() deliver it.
+void throw_error_for_test(const std::string& message) {
+  guarded([&] { throw mlpress::Error(message); });
+}
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(mlpress) {
+  emscripten::value_object<RewriteResult>("RewriteResult")
+      .field("blobsWritten", &RewriteResult::blobs_written)
+      .field("blobBytesWritten", &RewriteResult::blob_bytes_written)
+      .field("outputBytes", &RewriteResult::output_bytes);
+  emscripten::function("inspect", &inspect);           // inspect(path)
+  emscripten::function("inspect", &inspect_indented);  // inspect(path, indent)
+  emscripten::function("rewrite", &rewrite);
+  emscripten::function("throwErrorForTest", &throw_error_for_test);
+}
