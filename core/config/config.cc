@@ -36,6 +36,11 @@ std::string upper(std::string s) {
   return s;
 }
 
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
 // Python's repr() of a float.
@@ -403,9 +408,9 @@ void validate_one(OpPalettizerConfig& c) {
   if (mode != "KMEANS" && mode != "UNIFORM" && mode != "UNIQUE" && mode != "CUSTOM")
     field_fail(std::string(kPalettizerModes) + " Got \"mode\": \"" + c.mode + "\".");
   if (!c.nbits && (mode == "KMEANS" || mode == "UNIFORM"))
-    field_fail("\"nbits\" must be provided for " + c.mode + " mode");
+    field_fail("\"nbits\" must be provided for " + lower(c.mode) + " mode");
   if (c.nbits && (mode == "UNIQUE" || mode == "CUSTOM"))
-    field_fail("\"nbits\" must NOT be provided for " + c.mode + " mode");
+    field_fail("\"nbits\" must NOT be provided for " + lower(c.mode) + " mode");
   if (c.nbits) {
     const int64_t n = *c.nbits;
     if (n != 1 && n != 2 && n != 3 && n != 4 && n != 6 && n != 8)
