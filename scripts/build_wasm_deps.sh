@@ -126,8 +126,9 @@ ZLIB_SRC="$(src_dir zlib)"
 LIBZIP_SRC="$(src_dir libzip)"
 PROTOBUF_SRC="$(src_dir protobuf)"
 
-CFLAGS_COMMON="-O2"
-CXXFLAGS_COMMON="-O2 -fexceptions"  # the same exception model as the core and the bindings
+# -ffile-prefix-map: no scratch path in __FILE__ strings, so that a rebuild is byte-identical.
+CFLAGS_COMMON="-O2 -ffile-prefix-map=$SCRATCH=/src"
+CXXFLAGS_COMMON="$CFLAGS_COMMON -fexceptions"  # the exception model of the core and bindings
 
 # --- zlib: the dfsg tarball lacks win32/, which its CMakeLists wants; compile it directly -----
 build_zlib() {

@@ -158,6 +158,6 @@ fi
 
 # --- WebAssembly dependencies -----------------------------------------------------------------
 if [ "${MLPRESS_SKIP_WASM_DEPS:-0}" != 1 ]; then
-  "$ROOT/scripts/build_wasm_deps.sh"
+  "$ROOT/scripts/build_wasm_deps.sh" >/dev/null  # its progress goes to stderr
 fi
 log "done"
