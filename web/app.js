@@ -1,0 +1,568 @@
+// The mlpress page: file picking, the model summary, the weight table, rewrite and download.
+// All the work happens in worker.js; this module only talks to it and draws.
+//
+// Everything taken from a model (names, metadata) is untrusted: it is only ever put into the
+// page as text (textContent), never as HTML.
+
+const $ = (id) => document.getElementById(id);
+
+const ui = {
+  dropzone: $('dropzone'),
+  fileInput: $('file-input'),
+  sampleButton: $('sample-button'),
+  status: $('status'),
+  error: $('error'),
+  errorTitle: $('error-title'),
+  errorMessage: $('error-message'),
+  errorDismiss: $('error-dismiss'),
+  model: $('model'),
+  summary: $('summary'),
+  weights: $('weights'),
+  filter: $('weight-filter'),
+  hideSmall: $('hide-small'),
+  weightCount: $('weight-count'),
+  table: $('weight-table'),
+  tbody: document.querySelector('#weight-table tbody'),
+  rewrite: $('rewrite'),
+  rewriteButton: $('rewrite-button'),
+  result: $('result'),
+  resultText: $('result-text'),
+  download: $('download-link'),
+  variant: $('variant'),
+};
+
+const SAMPLE_URL = 'sample/sample.mlpackage.zip';
+const SAMPLE_NAME = 'sample.mlpackage.zip';
+const SMALL_CONSTANT = 10; // like `mlpress inspect`'s text table: fewer elements are hidden
+
+// ---------------------------------------------------------------------------------------------
+// The worker
+
+const forcedVariant = new URLSearchParams(location.search).get('wasm');
+const workerUrl = new URL('worker.js', import.meta.url);
+if (forcedVariant) workerUrl.searchParams.set('wasm', forcedVariant);
+const worker = new Worker(workerUrl, { type: 'module', name: 'mlpress' });
+
+let nextId = 1;
+const pending = new Map();
+let ready = false;
+let busy = false;
+
+worker.onmessage = (event) => {
+  const message = event.data;
+  if (message.type === 'ready') {
+    ready = true;
+    ui.variant.textContent = message.variant === 'simd' ? 'SIMD build' : 'baseline build, without SIMD';
+    document.documentElement.dataset.wasm = message.variant;
+    setStatus('Ready. Open a model to begin.');
+    updateControls();
+    return;
+  }
+  if (message.type === 'fatal') {
+    setStatus('');
+    ui.variant.textContent = 'not loaded';
+    showError('mlpress could not start', message.message);
+    for (const { reject } of pending.values()) reject(new Error(message.message));
+    pending.clear();
+    return;
+  }
+  const entry = pending.get(message.id);
+  if (!entry) return;
+  pending.delete(message.id);
+  if (message.type === 'error') entry.reject(Object.assign(new Error(message.message), { file: message.file }));
+  else entry.resolve(message);
+};
+
+worker.onerror = (event) => {
+  event.preventDefault();
+  setStatus('');
+  showError('mlpress could not start', `The worker failed: ${event.message || 'unknown error'}.`);
+};
+
+function call(message, transfer = []) {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ id, ...message }, transfer);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// State and controls
+
+let state = null; // {name, size, report, rows}
+let downloadUrl = null;
+const sort = { key: null, dir: 1 };
+
+function setStatus(text) {
+  ui.status.textContent = text;
+}
+
+function showError(title, message) {
+  ui.errorTitle.textContent = title;
+  ui.errorMessage.textContent = message;
+  ui.error.hidden = false;
+}
+
+function hideError() {
+  ui.error.hidden = true;
+}
+
+function updateControls() {
+  const disabled = !ready || busy;
+  ui.fileInput.disabled = disabled;
+  ui.sampleButton.disabled = disabled;
+  ui.rewriteButton.disabled = disabled || !state;
+  ui.dropzone.classList.toggle('disabled', disabled);
+  document.body.classList.toggle('busy', busy);
+}
+
+async function run(statusText, task) {
+  if (!ready || busy) return;
+  busy = true;
+  hideError();
+  setStatus(statusText);
+  updateControls();
+  try {
+    await task();
+  } finally {
+    busy = false;
+    updateControls();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening a model
+
+function openFile(file) {
+  return run(`Reading ${file.name}…`, async () => {
+    try {
+      const message = await call({ type: 'open', file });
+      showModel(message);
+    } catch (err) {
+      failOpen(file.name, err);
+    }
+  });
+}
+
+function openSample() {
+  return run(`Loading the sample model…`, async () => {
+    try {
+      const message = await call({ type: 'open-url', url: SAMPLE_URL, name: SAMPLE_NAME });
+      showModel(message);
+    } catch (err) {
+      failOpen(SAMPLE_NAME, err);
+    }
+  });
+}
+
+function failOpen(name, err) {
+  state = null;
+  ui.model.hidden = true;
+  ui.weights.hidden = true;
+  ui.rewrite.hidden = true;
+  clearResult();
+  setStatus('');
+  showError(`Could not open “${name}”`, err.message);
+}
+
+function showModel({ name, size, report }) {
+  clearResult();
+  state = { name, size, report, rows: report.weights.map(toRow) };
+  renderSummary();
+  renderWeights();
+  ui.model.hidden = false;
+  ui.weights.hidden = false;
+  ui.rewrite.hidden = false;
+  const t = report.totals;
+  setStatus(`Opened ${name}: ${plural(t.weights, 'weight')}, ${formatBytes(t.dense_weight_bytes)} of weight data.`);
+}
+
+ui.fileInput.addEventListener('change', () => {
+  const file = ui.fileInput.files[0];
+  ui.fileInput.value = ''; // choosing the same file again fires 'change' again
+  if (file) openFile(file);
+});
+
+ui.sampleButton.addEventListener('click', () => openSample());
+ui.errorDismiss.addEventListener('click', () => {
+  hideError();
+  ui.sampleButton.focus();
+});
+
+// Dropping anywhere on the page opens the file; the browser must not navigate to it instead.
+let dragDepth = 0;
+window.addEventListener('dragenter', (event) => {
+  if (!hasFiles(event)) return;
+  event.preventDefault();
+  dragDepth++;
+  ui.dropzone.classList.add('dragging');
+});
+window.addEventListener('dragleave', () => {
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (dragDepth === 0) ui.dropzone.classList.remove('dragging');
+});
+window.addEventListener('dragover', (event) => {
+  if (!hasFiles(event)) return;
+  event.preventDefault();
+  event.dataTransfer.dropEffect = ready && !busy ? 'copy' : 'none';
+});
+window.addEventListener('drop', (event) => {
+  if (!hasFiles(event)) return;
+  event.preventDefault();
+  dragDepth = 0;
+  ui.dropzone.classList.remove('dragging');
+  const files = [...event.dataTransfer.files];
+  if (files.length === 0) return;
+  if (files.length > 1) {
+    showError('One model at a time', `You dropped ${files.length} files; drop a single .mlpackage.zip.`);
+    return;
+  }
+  const [file] = files;
+  const item = event.dataTransfer.items && event.dataTransfer.items[0];
+  const entry = item && item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
+  if (entry && entry.isDirectory) {
+    // A folder: not supported yet.
+    showError(`Could not open “${file.name}”`, 'Folders cannot be opened yet: zip the .mlpackage folder first.');
+    return;
+  }
+  openFile(file);
+});
+
+function hasFiles(event) {
+  return event.dataTransfer && [...event.dataTransfer.types].includes('Files');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The summary
+
+function renderSummary() {
+  const { report, name, size } = state;
+  const model = report.model;
+  ui.summary.replaceChildren();
+
+  const facts = [
+    ['File', `${name} (${formatBytes(size)})`],
+    ['Package', report.package.name],
+    ['Model type', model.type],
+    ['Specification version', String(model.specification_version)],
+    ['Opsets', opsets(report.programs)],
+    [
+      'Weights',
+      `${plural(report.totals.weights, 'weight')}, ${formatCount(report.totals.weight_elements)} elements, ` +
+        `${formatBytes(report.totals.dense_weight_bytes)} dense; ` +
+        `${formatCount(report.totals.compressed_weights)} already compressed`,
+    ],
+    ['Weights folder', formatBytes(report.totals.weights_dir_bytes)],
+  ];
+  if (model.default_function) facts.push(['Default function', model.default_function]);
+  ui.summary.append(definitionList(facts, 'facts'));
+
+  ui.summary.append(featureBlock('Inputs', model.inputs));
+  ui.summary.append(featureBlock('Outputs', model.outputs));
+  if (model.states && model.states.length) ui.summary.append(featureBlock('States', model.states));
+  if (model.functions && model.functions.length) {
+    for (const fn of model.functions) {
+      ui.summary.append(featureBlock(`Function ${fn.name}: inputs`, fn.inputs));
+      ui.summary.append(featureBlock(`Function ${fn.name}: outputs`, fn.outputs));
+    }
+  }
+  ui.summary.append(metadataBlock(model.metadata || {}));
+}
+
+function opsets(programs) {
+  const parts = [];
+  for (const program of programs || []) {
+    for (const fn of program.functions) {
+      const where = programs.length > 1 ? `${program.id} / ${fn.name}` : fn.name;
+      parts.push(`${fn.opset} (${where}, ${plural(fn.op_count, 'op')})`);
+    }
+  }
+  return parts.length ? parts.join('; ') : 'none (not an ML Program)';
+}
+
+function definitionList(pairs, className) {
+  const dl = el('dl', className);
+  for (const [term, value] of pairs) {
+    if (value === undefined || value === null || value === '') continue;
+    dl.append(el('dt', null, term), el('dd', null, value));
+  }
+  return dl;
+}
+
+function featureBlock(title, features) {
+  const block = el('div', 'block');
+  block.append(el('h3', null, title));
+  if (!features || features.length === 0) {
+    block.append(el('p', 'muted', 'none'));
+    return block;
+  }
+  const ul = el('ul', 'features');
+  for (const f of features) {
+    const li = el('li');
+    li.append(el('code', 'feature-name', f.name), ' ', el('span', 'feature-type', describeFeature(f)));
+    if (f.description) li.append(el('div', 'muted', f.description));
+    ul.append(li);
+  }
+  block.append(ul);
+  return block;
+}
+
+function describeFeature(f) {
+  if (f.type === 'multiArray') {
+    const shape = Array.isArray(f.shape) && f.shape.length ? ` [${f.shape.join(', ')}]` : '';
+    return `${f.dtype || 'multiArray'}${shape}`;
+  }
+  if (f.type === 'image') {
+    const size = f.width && f.height ? ` ${f.width}×${f.height}` : '';
+    return `image${size}${f.color_space ? ` ${f.color_space}` : ''}`;
+  }
+  return f.type || 'unknown';
+}
+
+function metadataBlock(metadata) {
+  const block = el('div', 'block');
+  block.append(el('h3', null, 'Metadata'));
+  const pairs = [
+    ['Author', metadata.author],
+    ['Description', metadata.short_description],
+    ['Version', metadata.version],
+    ['License', metadata.license],
+  ];
+  for (const [key, value] of Object.entries(metadata.user_defined || {})) pairs.push([key, String(value)]);
+  if (pairs.every(([, v]) => v === undefined || v === null || v === '')) {
+    block.append(el('p', 'muted', 'none'));
+  } else {
+    block.append(definitionList(pairs, 'metadata'));
+  }
+  return block;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The weight table
+
+function toRow(w) {
+  const consumers = w.consumers || [];
+  const storage = describeStorage(w.storage);
+  const compression = describeCompression(w.compression);
+  const shape = `[${(w.shape || []).join(', ')}]`;
+  const consumerText = consumers.map((c) => `${c.op_type}.${c.parameter} (${c.op_name})`);
+  if (w.block_output) consumerText.push('block output');
+  return {
+    weight: w,
+    name: w.name,
+    shape,
+    dtype: w.dtype,
+    elements: w.element_count,
+    sparsity: w.sparsity,
+    storage,
+    consumers: consumerText,
+    compression,
+    search: [w.name, w.op_name, w.op_type, shape, w.dtype, storage, compression, ...consumerText]
+      .join('\n')
+      .toLowerCase(),
+  };
+}
+
+function describeStorage(storage) {
+  if (!storage) return '';
+  if (storage.kind === 'blob') {
+    const file = (storage.file || '').replace(/^@model_path\/weights\//, '');
+    return `${file} @ ${storage.offset}`;
+  }
+  return storage.kind;
+}
+
+function describeCompression(c) {
+  if (!c) return '';
+  const parts = [c.kind];
+  if (c.nbits) parts.push(`${c.nbits}-bit`);
+  if (c.granularity) parts.push(c.granularity.replaceAll('_', ' '));
+  if (c.sparsity !== null && c.sparsity !== undefined) parts.push(`${formatPercent(c.sparsity)} sparse`);
+  return parts.join(', ');
+}
+
+const compareBy = {
+  name: (a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }),
+  shape: (a, b) => compareArrays(a.weight.shape || [], b.weight.shape || []),
+  dtype: (a, b) => a.dtype.localeCompare(b.dtype, undefined, { numeric: true }),
+  elements: (a, b) => a.elements - b.elements,
+  sparsity: (a, b) => nullLast(a.sparsity, b.sparsity),
+  storage: (a, b) => a.storage.localeCompare(b.storage, undefined, { numeric: true }),
+  consumers: (a, b) => a.consumers.length - b.consumers.length || a.consumers.join().localeCompare(b.consumers.join()),
+  compression: (a, b) => a.compression.localeCompare(b.compression),
+};
+
+function compareArrays(a, b) {
+  if (a.length !== b.length) return a.length - b.length;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+function nullLast(a, b) {
+  if (a === null || a === undefined) return b === null || b === undefined ? 0 : 1;
+  if (b === null || b === undefined) return -1;
+  return a - b;
+}
+
+function visibleRows() {
+  const needle = ui.filter.value.trim().toLowerCase();
+  const words = needle ? needle.split(/\s+/) : [];
+  let rows = state.rows.filter(
+    (r) => (!ui.hideSmall.checked || r.elements >= SMALL_CONSTANT) && words.every((w) => r.search.includes(w)),
+  );
+  if (sort.key) {
+    const cmp = compareBy[sort.key];
+    // Stable sort; descending flips the comparison, ties stay in model order.
+    rows = rows.map((r, i) => [r, i]).sort((x, y) => sort.dir * cmp(x[0], y[0]) || x[1] - y[1]).map((x) => x[0]);
+  }
+  return rows;
+}
+
+function renderWeights() {
+  const rows = visibleRows();
+  const fragment = document.createDocumentFragment();
+  for (const r of rows) {
+    const tr = el('tr');
+    tr.dataset.name = r.name;
+    const name = el('th', 'name');
+    name.scope = 'row';
+    name.append(el('code', null, r.name));
+    if (r.weight.op_name !== r.name) name.append(el('div', 'muted', `op ${r.weight.op_name}`));
+    tr.append(
+      name,
+      el('td', 'shape', r.shape),
+      el('td', 'dtype', r.dtype),
+      el('td', 'num', formatCount(r.elements)),
+      el('td', 'num', r.sparsity === null || r.sparsity === undefined ? '—' : formatPercent(r.sparsity)),
+      el('td', 'storage', r.storage),
+      consumersCell(r.consumers),
+      el('td', 'compression', r.compression || '—'),
+    );
+    fragment.append(tr);
+  }
+  ui.tbody.replaceChildren(fragment);
+  const total = state.rows.length;
+  ui.weightCount.textContent =
+    rows.length === total ? `${plural(total, 'weight')}` : `showing ${rows.length} of ${plural(total, 'weight')}`;
+  if (rows.length === 0) {
+    const tr = el('tr', 'empty');
+    const td = el('td', 'muted', 'No weights match.');
+    td.colSpan = 8;
+    tr.append(td);
+    ui.tbody.append(tr);
+  }
+}
+
+function consumersCell(consumers) {
+  const td = el('td', 'consumers');
+  if (consumers.length === 0) {
+    td.textContent = '—';
+    return td;
+  }
+  const ul = el('ul');
+  for (const c of consumers) ul.append(el('li', null, c));
+  td.append(ul);
+  return td;
+}
+
+for (const th of ui.table.querySelectorAll('thead th')) {
+  th.querySelector('button').addEventListener('click', () => {
+    const key = th.dataset.key;
+    if (sort.key === key) sort.dir = -sort.dir;
+    else {
+      sort.key = key;
+      sort.dir = 1;
+    }
+    for (const other of ui.table.querySelectorAll('thead th')) {
+      other.setAttribute('aria-sort', other === th ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none');
+    }
+    if (state) renderWeights();
+  });
+}
+
+ui.filter.addEventListener('input', () => state && renderWeights());
+ui.hideSmall.addEventListener('change', () => state && renderWeights());
+
+// ---------------------------------------------------------------------------------------------
+// Rewrite and download
+
+function clearResult() {
+  ui.result.hidden = true;
+  if (downloadUrl) URL.revokeObjectURL(downloadUrl);
+  downloadUrl = null;
+  ui.download.removeAttribute('href');
+}
+
+ui.rewriteButton.addEventListener('click', () =>
+  run(`Rewriting ${state.name}…`, async () => {
+    clearResult();
+    try {
+      const message = await call({ type: 'rewrite' });
+      const blob = new Blob([message.bytes], { type: 'application/zip' });
+      downloadUrl = URL.createObjectURL(blob);
+      ui.download.href = downloadUrl;
+      ui.download.download = message.name;
+      ui.download.textContent = `Download ${message.name}`;
+      const before = message.inputSize;
+      const after = blob.size;
+      const change = before > 0 ? ` (${formatSignedPercent((after - before) / before)})` : '';
+      ui.resultText.textContent =
+        `Done: ${formatBytes(before)} before, ${formatBytes(after)} after${change}; ` +
+        `${plural(message.result.blobsWritten, 'blob')} written to weight.bin.`;
+      ui.result.hidden = false;
+      setStatus(`Rewrote ${state.name}.`);
+      ui.download.focus();
+    } catch (err) {
+      setStatus('');
+      showError(`Could not rewrite “${state.name}”`, err.message);
+    }
+  }),
+);
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const countFormat = new Intl.NumberFormat('en-US');
+
+function formatCount(n) {
+  return countFormat.format(n);
+}
+
+function plural(n, word) {
+  return `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function formatBytes(n) {
+  if (n < 1024) return `${formatCount(n)} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n / 1024;
+  let i = 0;
+  while (value >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[i]} (${formatCount(n)} bytes)`;
+}
+
+function formatPercent(x) {
+  if (x === 0) return '0%';
+  if (x === 1) return '100%';
+  return `${(x * 100).toFixed(1)}%`;
+}
+
+function formatSignedPercent(x) {
+  const text = `${(Math.abs(x) * 100).toFixed(1)}%`;
+  if (x > 0) return `+${text}`;
+  if (x < 0) return `−${text}`;
+  return '±0%';
+}
+
+updateControls();
