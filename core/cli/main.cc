@@ -1,9 +1,13 @@
 // The mlpress command line: a thin layer over the core library.
+#include <cmath>
 #include <cstdio>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "core/cli/compress_options.h"
 #include "core/inspect/inspect.h"
 #include "core/io/error.h"
 #include "core/rewrite/rewrite.h"
@@ -14,9 +18,13 @@ constexpr const char* kUsage = R"(usage:
   mlpress inspect PACKAGE [--json] [--all] [--weight-threshold N]
       Describe a .mlpackage (folder or .zip): model summary and every weight. The table
       leaves out constants of fewer than 10 elements unless --all is given; --json has all.
-  mlpress compress IN OUT
+  mlpress compress IN OUT [--config FILE | --quantize DTYPE [--mode M] [--granularity G]
+                   [--block-size N|N,N,..] [--weight-threshold N]] [--json]
       Write IN to OUT (OUT ending in .zip: a zipped package; .mlpackage: a folder) with a
-      fresh weight.bin. IN is never modified.
+      fresh weight.bin, compressing the weights the config selects. --config takes a
+      coremltools OptimizationConfig as YAML or JSON (config_type picks the call);
+      --quantize int8|uint8|int4|uint4 is linear_quantize_weights with the given options.
+      Without either, the rewrite is lossless. IN is never modified.
   mlpress --help | --version
 )";
 
@@ -55,16 +63,65 @@ int run_inspect(const std::vector<std::string>& args) {
   return 0;
 }
 
-int run_compress(const std::vector<std::string>& args) {
-  std::vector<std::string> paths;
-  for (const auto& arg : args) {
-    if (arg.starts_with("--")) return usage_error("unknown option " + arg);
-    paths.push_back(arg);
+std::string outcome_line(const mlpress::WeightOutcome& w) {
+  std::ostringstream line;
+  line << (w.compressed ? "  compressed " : "  skipped    ") << w.name;
+  if (w.compressed) {
+    line << " -> " << w.op_type << " (" << w.dense_bytes << " -> " << w.stored_bytes
+         << " bytes, SNR " << std::fixed << std::setprecision(1) << w.snr_db << " dB)";
+  } else {
+    line << ": " << w.reason;
   }
-  if (paths.size() != 2) return usage_error("compress needs IN and OUT");
-  const auto report = mlpress::rewrite_package(paths[0], paths[1]);
-  std::cerr << "mlpress: wrote " << paths[1] << " (" << report.output_bytes << " bytes, "
-            << report.blobs_written << " blobs)\n";
+  return line.str();
+}
+
+nlohmann::json outcome_json(const mlpress::WeightOutcome& w) {
+  nlohmann::json j = {{"name", w.name},
+                      {"op_name", w.op_name},
+                      {"program", w.program},
+                      {"function", w.function},
+                      {"shape", w.shape},
+                      {"dtype", w.dtype},
+                      {"compressed", w.compressed},
+                      {"dense_bytes", w.dense_bytes}};
+  if (w.compressed) {
+    j["op_type"] = w.op_type;
+    j["stored_bytes"] = w.stored_bytes;
+    j["snr_db"] = std::isfinite(w.snr_db) ? nlohmann::json(w.snr_db) : nlohmann::json(nullptr);
+    j["cosine"] = w.cosine;
+    j["config_from"] = w.config_from;
+  } else {
+    j["reason"] = w.reason;
+  }
+  return j;
+}
+
+int run_compress(const std::vector<std::string>& args) {
+  mlpress::cli::CompressArgs parsed;
+  try {
+    parsed = mlpress::cli::parse_compress_args(args);
+  } catch (const std::invalid_argument& e) {
+    return usage_error(e.what());
+  }
+  const auto report = mlpress::rewrite_package(parsed.paths[0], parsed.paths[1], parsed.options);
+  if (parsed.json) {
+    nlohmann::json weights = nlohmann::json::array();
+    for (const auto& w : report.weights) weights.push_back(outcome_json(w));
+    std::cout << nlohmann::json{{"output", parsed.paths[1]},
+                                {"output_bytes", report.output_bytes},
+                                {"blobs_written", report.blobs_written},
+                                {"weights", weights}}
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  size_t compressed = 0;
+  for (const auto& w : report.weights) {
+    compressed += w.compressed;
+    std::cout << outcome_line(w) << "\n";
+  }
+  std::cout << "mlpress: wrote " << parsed.paths[1] << " (" << report.output_bytes << " bytes, "
+            << compressed << " of " << report.weights.size() << " weights compressed)\n";
   return 0;
 }
 

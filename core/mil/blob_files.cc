@@ -26,6 +26,12 @@ std::string BlobFiles::resolve(const std::string& file_name, const std::string& 
   throw Error(where + ": blob file \"" + file_name + "\" is not in the package");
 }
 
+std::string BlobFiles::output_path_for(const std::string& file_name) const {
+  static const std::string kModelPath = "@model_path/";
+  if (file_name.starts_with(kModelPath)) return model_dir_ + file_name.substr(kModelPath.size());
+  return model_dir_ + "weights/weight.bin";
+}
+
 LocatedBlob BlobFiles::locate(const CoreML::Specification::MILSpec::Value::BlobFileValue& blob,
                               const TensorShape& shape, const std::string& where) {
   const std::string file = resolve(blob.filename(), where);

@@ -27,6 +27,10 @@ class BlobFiles {
   // that, the basename inside the manifest's weights folder (coremltools' own fallback).
   std::string resolve(const std::string& file_name, const std::string& where) const;
 
+  // Package-relative path `file_name` names under the root model's folder, whether or not the
+  // input has that file (where new blobs go when a program had none).
+  std::string output_path_for(const std::string& file_name) const;
+
   // Opens the file (once) and validates the record at `blob.offset()` for tensor `shape`:
   // sentinel, dtype code matching the tensor dtype, byte size matching the element count.
   LocatedBlob locate(const CoreML::Specification::MILSpec::Value::BlobFileValue& blob,

@@ -33,7 +33,8 @@ void decode_bytes(int dtype, const uint8_t* bytes, uint64_t count, std::vector<d
   const int bits = dtype_bits(dtype).value_or(0);
   if (bits < 8) {
     std::vector<uint8_t> unpacked(count);
-    blob::unpack_bits({bytes, blob::packed_size_in_bytes(count, bits)}, bits, unpacked);
+    blob::unpack_bits({bytes, static_cast<size_t>(blob::packed_size_in_bytes(count, bits))}, bits,
+                      unpacked);
     for (uint64_t i = 0; i < count; ++i) {
       int v = unpacked[i];
       if (dtype == M::INT4 && v >= 8) v -= 16;
@@ -156,6 +157,34 @@ void visit_tensor_values(const M::Value& value, const TensorShape& shape, BlobFi
     offset += bytes;
     remaining -= elements;
   }
+}
+
+std::vector<std::byte> read_tensor_bytes(const M::Value& value, const TensorShape& shape,
+                                         BlobFiles& blobs, const std::string& where) {
+  const uint64_t count = shape.element_count();
+  const int bits = dtype_bits(shape.dtype).value_or(0);
+  if (bits < 8 || bits % 8 != 0) {
+    throw Error(where + ": cannot read " + shape.to_string() + " as whole bytes");
+  }
+  std::vector<std::byte> bytes(count * (bits / 8));
+  if (value.has_blobfilevalue()) {
+    const LocatedBlob located = blobs.locate(value.blobfilevalue(), shape, where);
+    located.reader->read_data(located.record, 0, bytes);
+    return bytes;
+  }
+  if (!value.has_immediatevalue() || !value.immediatevalue().has_tensor()) {
+    throw Error(where + ": value is not a tensor");
+  }
+  const auto& tensor = value.immediatevalue().tensor();
+  if (tensor.has_bytes() && tensor.bytes().values().size() == bytes.size()) {
+    std::memcpy(bytes.data(), tensor.bytes().values().data(), bytes.size());
+  } else if (tensor.has_floats() && shape.dtype == M::FLOAT32 &&
+             uint64_t(tensor.floats().values_size()) == count) {
+    std::memcpy(bytes.data(), tensor.floats().values().data(), bytes.size());
+  } else {
+    throw Error(where + ": inline value does not hold " + shape.to_string());
+  }
+  return bytes;
 }
 
 ValueStats value_stats(const M::Value& value, const TensorShape& shape, BlobFiles& blobs,

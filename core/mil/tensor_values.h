@@ -5,6 +5,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "MIL.pb.h"
 #include "core/mil/blob_files.h"
@@ -19,6 +20,12 @@ using ValueChunkVisitor = std::function<void(std::span<const double>)>;
 void visit_tensor_values(const CoreML::Specification::MILSpec::Value& value,
                          const TensorShape& shape, BlobFiles& blobs, const std::string& where,
                          const ValueChunkVisitor& visit);
+
+// The tensor's storage bytes, whole: little-endian elements (2 bytes for fp16, 4 for fp32)
+// whether the value is inline or in a blob. For the weight being compressed: one at a time.
+std::vector<std::byte> read_tensor_bytes(const CoreML::Specification::MILSpec::Value& value,
+                                         const TensorShape& shape, BlobFiles& blobs,
+                                         const std::string& where);
 
 struct ValueStats {
   uint64_t count = 0;

@@ -38,34 +38,28 @@ void visit_map(Map& map, const std::string& where, const ValueVisitor& visit) {
     visit_value(map.at(key), where + ", \"" + key + "\"", visit);
 }
 
-void visit_block(spec::Block& block, const std::string& where, const ValueVisitor& visit) {
-  visit_map(*block.mutable_attributes(), where, visit);
-  for (auto& op : *block.mutable_operations()) {
-    const std::string op_where = where + ", op \"" + op_name(op) + "\" (" + op.type() + ")";
-    visit_map(*op.mutable_attributes(), op_where, visit);
-    auto& inputs = *op.mutable_inputs();
-    for (const auto& key : sorted_keys(inputs)) {
-      for (auto& binding : *inputs.at(key).mutable_arguments()) {
-        if (binding.has_value())
-          visit_value(*binding.mutable_value(), op_where + ", \"" + key + "\"", visit);
+void visit_op(spec::Operation& op, const std::string& op_where, const ValueVisitor& visit) {
+  visit_map(*op.mutable_attributes(), op_where, visit);
+  auto& inputs = *op.mutable_inputs();
+  for (const auto& key : sorted_keys(inputs)) {
+    for (auto& binding : *inputs.at(key).mutable_arguments()) {
+      if (binding.has_value()) {
+        visit_value(*binding.mutable_value(), op_where + ", \"" + key + "\"", visit);
       }
     }
-    for (auto& nested : *op.mutable_blocks()) visit_block(nested, op_where, visit);
   }
 }
 
 }  // namespace
 
-void for_each_value(spec::Program& program, const ValueVisitor& visit) {
-  visit_map(*program.mutable_attributes(), "program attributes", visit);
-  auto& functions = *program.mutable_functions();
-  for (const auto& name : sorted_keys(functions)) {
-    auto& function = functions.at(name);
-    const std::string where = "function \"" + name + "\"";
-    visit_map(*function.mutable_attributes(), where, visit);
-    auto& blocks = *function.mutable_block_specializations();
-    for (const auto& key : sorted_keys(blocks)) visit_block(blocks.at(key), where, visit);
-  }
+void for_each_attribute_value(google::protobuf::Map<std::string, spec::Value>& attributes,
+                              const std::string& where, const ValueVisitor& visit) {
+  visit_map(attributes, where, visit);
+}
+
+void for_each_value_in_op(spec::Operation& op, const std::string& where,
+                          const ValueVisitor& visit) {
+  visit_op(op, where, visit);
 }
 
 }  // namespace mlpress::mil

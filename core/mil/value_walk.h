@@ -1,7 +1,6 @@
 #pragma once
-// Visits every Value in a program in a fixed order (functions by name, ops in program order,
-// parameters by name, nested blocks where they stand), so that output written from the walk
-// is deterministic although protobuf maps have no order.
+// Visits Values in a fixed order (attribute and parameter names sorted), so that output
+// written from the walk is deterministic although protobuf maps have no order.
 #include <functional>
 #include <string>
 
@@ -12,7 +11,14 @@ namespace mlpress::mil {
 using ValueVisitor =
     std::function<void(CoreML::Specification::MILSpec::Value& value, const std::string& where)>;
 
-// `where` names the function, op and parameter, e.g. `function "main", op "conv_0", "weight"`.
-void for_each_value(CoreML::Specification::MILSpec::Program& program, const ValueVisitor& visit);
+// Every Value held by one op (attributes, then input bindings, by name), not entering its
+// nested blocks.
+void for_each_value_in_op(CoreML::Specification::MILSpec::Operation& op, const std::string& where,
+                          const ValueVisitor& visit);
+
+// Every Value in an attributes map (program, function or block attributes), keys in order.
+void for_each_attribute_value(
+    google::protobuf::Map<std::string, CoreML::Specification::MILSpec::Value>& attributes,
+    const std::string& where, const ValueVisitor& visit);
 
 }  // namespace mlpress::mil

@@ -3,21 +3,27 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
 
-#include "core/blob/blob_writer.h"
+#include "core/config/resolve.h"
 #include "core/io/error.h"
 #include "core/mil/blob_files.h"
+#include "core/mil/dtype.h"
 #include "core/mil/model_file.h"
-#include "core/mil/tensor_type.h"
+#include "core/mil/op_access.h"
 #include "core/mil/value_walk.h"
+#include "core/mil/weight_index.h"
 #include "core/package/package_reader.h"
 #include "core/package/package_writer.h"
+#include "core/rewrite/blob_relocator.h"
+#include "core/rewrite/quantize_const.h"
 
 namespace mlpress {
 namespace fs = std::filesystem;
+namespace spec = CoreML::Specification::MILSpec;
 
 namespace {
 
@@ -46,76 +52,244 @@ void copy_file(ByteSource& source, const std::string& dest) {
   sink.close();
 }
 
-// One output blob file per input blob file the program references, written in program order;
-// each referenced record is copied once and every reference to it re-pointed.
-class BlobRelocator {
- public:
-  BlobRelocator(PackageReader& package, PackageWriter& writer) : blobs_(package), writer_(writer) {}
-
-  void relocate(CoreML::Specification::MILSpec::Value& value, const std::string& where) {
-    if (!value.has_blobfilevalue()) return;
-    auto* blob_value = value.mutable_blobfilevalue();
-    const auto shape = mil::tensor_shape_of(value.type(), where);
-    const mil::LocatedBlob located = blobs_.locate(*blob_value, shape, where);
-    Output& out = output_for(located.file);
-    auto [it, fresh] = out.moved.try_emplace(blob_value->offset(), 0);
-    if (fresh) {
-      it->second = out.writer->append(located.record.dtype, located.record.size_in_bytes,
-                                      bit_padding(located.record),
-                                      [&](uint64_t offset, std::span<std::byte> chunk) {
-                                        located.reader->read_data(located.record, offset, chunk);
-                                      });
+int opset_version(const std::string& opset) {
+  if (opset.starts_with("CoreML")) {
+    try {
+      return std::stoi(opset.substr(6));
+    } catch (const std::exception&) {
     }
-    blob_value->set_offset(it->second);
+  }
+  return 0;
+}
+
+// coremltools compresses under spec max(spec, 7): an iOS15 program becomes iOS16 (CoreML6),
+// every function's opset and its block key renamed.
+void upgrade_to_ios16(mil::ProgramRef& program) {
+  if (program.model->specificationversion() >= 7) return;
+  program.model->set_specificationversion(7);
+  for (auto& [name, function] : *program.program->mutable_functions()) {
+    if (opset_version(function.opset()) >= 6) continue;
+    auto& blocks = *function.mutable_block_specializations();
+    auto it = blocks.find(function.opset());
+    if (it != blocks.end()) {
+      spec::Block block = std::move(it->second);
+      blocks.erase(it);
+      blocks["CoreML6"] = std::move(block);
+    }
+    function.set_opset("CoreML6");
+  }
+}
+
+// Every op and var name used in a block tree, so that new names stay unique in the function.
+void collect_names(const spec::Block& block, std::set<std::string>& names) {
+  for (const auto& op : block.operations()) {
+    names.insert(mil::op_name(op));
+    for (const auto& output : op.outputs()) names.insert(output.name());
+    for (const auto& nested : op.blocks()) collect_names(nested, names);
+  }
+}
+
+struct Decision {
+  config::OpLinearQuantizerConfig config;
+  config::ChannelAxes axes;
+  size_t outcome = 0;  // index into the report's weights
+};
+
+struct FunctionContext {
+  std::string name;
+  int opset = 0;
+  std::map<std::string, Decision> decisions;   // by const output var
+  std::map<std::string, std::string> renamed;  // old var -> replacement's var
+  std::set<std::string> names;
+};
+
+class ProgramRewriter {
+ public:
+  ProgramRewriter(mil::ProgramRef& program, const std::string& origin, mil::BlobFiles& blobs,
+                  rewrite::BlobRelocator& relocator, RewriteReport& report)
+      : program_(program),
+        origin_(origin + " (" + program.id + ")"),
+        blobs_(blobs),
+        relocator_(relocator),
+        report_(report) {}
+
+  void plan(const CompressionStep& step) {
+    const auto index = mil::index_program(program_, origin_);
+    const config::ProgramFacts facts(*program_.program);
+    for (const auto& weight : index.weights) {
+      // Tiny constants (conv strides, pads, axes) are never candidates; listing them is noise.
+      if (weight.op_type != "const" || weight.shape.element_count() < 10) continue;
+      const auto resolution = config::resolve(step.config, weight, facts.lookup());
+      const auto* skipped = std::get_if<config::Skipped>(&resolution);
+      WeightOutcome outcome;
+      outcome.program = weight.program;
+      outcome.function = weight.function;
+      outcome.name = weight.name;
+      outcome.op_name = weight.op_name;
+      outcome.shape = weight.shape.dims;
+      outcome.dtype = mil::dtype_name(weight.shape.dtype);
+      outcome.dense_bytes =
+          (weight.shape.element_count() * mil::dtype_bits(weight.shape.dtype).value_or(0) + 7) / 8;
+      if (skipped) {
+        outcome.reason = skipped->text;
+        report_.weights.push_back(std::move(outcome));
+        continue;
+      }
+      const auto& resolved = std::get<config::Resolved>(resolution);
+      outcome.config_from = resolved.source.describe();
+      const auto* linear = std::get_if<config::OpLinearQuantizerConfig>(&resolved.config);
+      if (!linear) throw Error(origin_ + ": only linear quantization is supported so far");
+      FunctionContext& fn = function(weight.function);
+      rewrite::check_linear_quantizer_target(*linear, fn.opset, where(fn, weight.op_name, "const"));
+      fn.decisions[weight.name] = {*linear, resolved.axes, report_.weights.size()};
+      report_.weights.push_back(std::move(outcome));
+    }
   }
 
-  const std::set<std::string>& rewritten_files() const { return files_; }
-
-  void finish(RewriteReport& report) {
-    for (auto& [file, out] : outputs_) {
-      report.blobs_written += out.writer->count();
-      report.blob_bytes_written += out.writer->file_size();
-      out.sink->close();
+  void run() {
+    auto relocate = [&](spec::Value& value, const std::string& at) {
+      relocator_.relocate(value, at);
+    };
+    mil::for_each_attribute_value(*program_.program->mutable_attributes(),
+                                  origin_ + ": program attributes", relocate);
+    for (const auto& name : sorted_function_names()) {
+      auto& function = program_.program->mutable_functions()->at(name);
+      FunctionContext& fn = this->function(name);
+      mil::for_each_attribute_value(*function.mutable_attributes(),
+                                    origin_ + ": function \"" + name + "\"", relocate);
+      std::vector<std::string> keys;
+      for (const auto& [key, block] : function.block_specializations()) keys.push_back(key);
+      std::sort(keys.begin(), keys.end());
+      for (const auto& key : keys)
+        walk_block(function.mutable_block_specializations()->at(key), fn);
     }
   }
 
  private:
-  struct Output {
-    std::unique_ptr<FileSink> sink;
-    std::unique_ptr<blob::BlobWriter> writer;
-    std::map<uint64_t, uint64_t> moved;  // input metadata offset -> output metadata offset
-  };
-
-  // Padding bits are meaningful only for sub-byte types; other types' junk is not carried.
-  static uint64_t bit_padding(const blob::BlobRecord& record) {
-    return blob::is_sub_byte(record.dtype) ? record.padding_bits : 0;
+  std::vector<std::string> sorted_function_names() const {
+    std::vector<std::string> names;
+    for (const auto& [name, f] : program_.program->functions()) names.push_back(name);
+    std::sort(names.begin(), names.end());
+    return names;
   }
 
-  Output& output_for(const std::string& file) {
-    auto it = outputs_.find(file);
-    if (it != outputs_.end()) return it->second;
-    Output out;
-    out.sink = std::make_unique<FileSink>(writer_.staged_path(file));
-    out.writer = std::make_unique<blob::BlobWriter>(*out.sink);
-    files_.insert(file);
-    return outputs_.emplace(file, std::move(out)).first->second;
+  FunctionContext& function(const std::string& name) {
+    auto it = functions_.find(name);
+    if (it != functions_.end()) return it->second;
+    const auto& function = program_.program->functions().at(name);
+    FunctionContext fn;
+    fn.name = name;
+    fn.opset = opset_version(function.opset());
+    for (const auto& [key, block] : function.block_specializations())
+      collect_names(block, fn.names);
+    return functions_.emplace(name, std::move(fn)).first->second;
   }
 
-  mil::BlobFiles blobs_;
-  PackageWriter& writer_;
-  std::map<std::string, Output> outputs_;
-  std::set<std::string> files_;
+  std::string where(const FunctionContext& fn, const std::string& op,
+                    const std::string& type) const {
+    return origin_ + ": function \"" + fn.name + "\", op \"" + op + "\" (" + type + ")";
+  }
+
+  std::string unique_name(FunctionContext& fn, const std::string& base) {
+    std::string name = base;
+    for (int i = 1; fn.names.count(name); ++i) name = base + "_" + std::to_string(i);
+    fn.names.insert(name);
+    return name;
+  }
+
+  void rename_bindings(spec::Operation& op, const FunctionContext& fn) {
+    if (fn.renamed.empty()) return;
+    for (auto& [param, argument] : *op.mutable_inputs()) {
+      for (auto& binding : *argument.mutable_arguments()) {
+        if (!binding.has_name()) continue;
+        auto it = fn.renamed.find(binding.name());
+        if (it != fn.renamed.end()) binding.set_name(it->second);
+      }
+    }
+  }
+
+  void walk_block(spec::Block& block, FunctionContext& fn) {
+    mil::for_each_attribute_value(
+        *block.mutable_attributes(), origin_ + ": function \"" + fn.name + "\" block",
+        [&](spec::Value& value, const std::string& at) { relocator_.relocate(value, at); });
+    for (auto& op : *block.mutable_operations()) {
+      rename_bindings(op, fn);
+      const std::string name = mil::op_name(op);
+      const std::string op_where = where(fn, name, op.type());
+      if (op.type() == "const" && op.outputs_size() == 1) {
+        auto decision = fn.decisions.find(op.outputs(0).name());
+        if (decision != fn.decisions.end() && replace_const(op, decision->second, fn, op_where)) {
+          continue;
+        }
+      }
+      mil::for_each_value_in_op(op, op_where, [&](spec::Value& value, const std::string& at) {
+        relocator_.relocate(value, at);
+      });
+      for (auto& nested : *op.mutable_blocks()) walk_block(nested, fn);
+    }
+    for (auto& output : *block.mutable_outputs()) {
+      auto it = fn.renamed.find(output);
+      if (it != fn.renamed.end()) output = it->second;
+    }
+  }
+
+  bool replace_const(spec::Operation& op, const Decision& decision, FunctionContext& fn,
+                     const std::string& op_where) {
+    WeightOutcome& outcome = report_.weights[decision.outcome];
+    rewrite::ConstContext context;
+    context.where = op_where;
+    context.opset_version = fn.opset;
+    context.new_name = unique_name(fn, mil::op_name(op) + "_quantized");
+    context.blobs = &blobs_;
+    context.relocator = &relocator_;
+    auto replacement =
+        rewrite::quantize_const(op, decision.config, decision.axes, context, outcome);
+    if (!replacement) return false;
+    fn.renamed[op.outputs(0).name()] = context.new_name;
+    op = std::move(*replacement);
+    return true;
+  }
+
+  mil::ProgramRef& program_;
+  std::string origin_;
+  mil::BlobFiles& blobs_;
+  rewrite::BlobRelocator& relocator_;
+  RewriteReport& report_;
+  std::map<std::string, FunctionContext> functions_;
 };
+
+void check_steps(const RewriteOptions& options) {
+  if (options.steps.size() > 1) {
+    throw Error("one compression step per run is supported so far; run mlpress once per step");
+  }
+  for (const auto& step : options.steps) {
+    config::check_config_for(step.config, step.api);
+    if (step.api != config::Api::linear_quantize_weights) {
+      throw Error("palettize_weights and prune_weights are not supported yet");
+    }
+  }
+}
+
+std::string serialize_deterministically(const mil::Model& model, const std::string& origin) {
+  std::string serialized;
+  google::protobuf::io::StringOutputStream stream(&serialized);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  if (!model.SerializeToCodedStream(&coded)) throw Error(origin + ": cannot serialize the model");
+  coded.Trim();
+  return serialized;
+}
 
 }  // namespace
 
 RewriteReport rewrite_package(const std::string& in_path, const std::string& out_path,
-                              const RewriteOptions& /*options*/) {
+                              const RewriteOptions& options) {
   output_kind_for(out_path);  // refuse a bad output name before reading anything
   if (same_path(in_path, out_path)) {
     throw Error(out_path +
                 ": output is the input; write to another path (the input is never modified)");
   }
+  check_steps(options);
   auto package = PackageReader::open(in_path);
   const std::string model_file = package->root_model_file();
   const std::string origin = package->describe(model_file);
@@ -123,30 +297,35 @@ RewriteReport rewrite_package(const std::string& in_path, const std::string& out
       mil::parse_model(package->read_file(model_file, package->limits().max_model_bytes), origin);
   auto programs = mil::find_programs(model, origin);
 
-  PackageWriter writer(out_path);
   RewriteReport report;
-  BlobRelocator relocator(*package, writer);
+  std::vector<std::unique_ptr<ProgramRewriter>> rewriters;
+  mil::BlobFiles blobs(*package);
+  PackageWriter writer(out_path);
+  rewrite::BlobRelocator relocator(blobs, writer);
   for (auto& program : programs) {
-    mil::for_each_value(*program.program, [&](auto& value, const std::string& where) {
-      relocator.relocate(value, origin + " (" + program.id + "): " + where);
-    });
+    if (!options.steps.empty()) upgrade_to_ios16(program);
+    rewriters.push_back(
+        std::make_unique<ProgramRewriter>(program, origin, blobs, relocator, report));
+    // Every config problem is found before any weight is written.
+    for (const auto& step : options.steps) rewriters.back()->plan(step);
   }
+  for (auto& rewriter : rewriters) rewriter->run();
   relocator.finish(report);
 
-  std::string serialized;
-  {
-    google::protobuf::io::StringOutputStream stream(&serialized);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    if (!model.SerializeToCodedStream(&coded)) throw Error(origin + ": cannot serialize the model");
+  // A pipeline's own version must be at least that of every sub-model.
+  for (const auto& program : programs) {
+    if (program.model->specificationversion() > model.specificationversion()) {
+      model.set_specificationversion(program.model->specificationversion());
+    }
   }
+  const std::string serialized = serialize_deterministically(model, origin);
   {
     FileSink sink(writer.staged_path(model_file));
     sink.write_at(0, std::as_bytes(std::span(serialized)));
     sink.close();
   }
   for (const auto& file : package->files()) {
-    if (file == model_file || relocator.rewritten_files().count(file)) continue;
+    if (file == model_file || relocator.written_files().count(file)) continue;
     auto source = package->open_file(file);
     copy_file(*source, writer.staged_path(file));
   }

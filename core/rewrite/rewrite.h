@@ -1,23 +1,57 @@
 #pragma once
-// Rewrites a package: today losslessly (every weight carried over, a fresh weight.bin holding
-// exactly the referenced blobs); the compression stages plug in here.
+// Rewrites a package: every weight carried over into a fresh weight.bin, and the weights a
+// compression config selects replaced by constexpr ops. The CLI and the wasm module both call
+// this one orchestrator.
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "core/config/config.h"
 
 namespace mlpress {
 
-struct RewriteOptions {};
+// One coremltools call: linear_quantize_weights(model, config) and so on.
+struct CompressionStep {
+  config::Api api = config::Api::linear_quantize_weights;
+  config::OptimizationConfig config;
+};
+
+struct RewriteOptions {
+  // Applied in order; empty = lossless rewrite. Only one step is supported for now.
+  std::vector<CompressionStep> steps;
+};
+
+// What happened to one weight that a compression step looked at.
+struct WeightOutcome {
+  std::string program;
+  std::string function;
+  std::string name;     // the const's output var
+  std::string op_name;  // the const op
+  std::vector<uint64_t> shape;
+  std::string dtype;
+  bool compressed = false;
+  std::string op_type;      // the constexpr op written, when compressed
+  std::string reason;       // why it was skipped, when not compressed
+  std::string config_from;  // which config entry applied ("global_config", ...)
+  uint64_t dense_bytes = 0;
+  uint64_t stored_bytes = 0;  // payload bytes of the compressed form
+  double snr_db = 0;
+  double cosine = 0;
+};
 
 struct RewriteReport {
-  uint64_t blobs_written = 0;      // across all blob files
-  uint64_t blob_bytes_written = 0; // total size of the new blob files
-  uint64_t output_bytes = 0;       // size of the output zip, or of the directory's files
+  uint64_t blobs_written = 0;          // across all blob files
+  uint64_t blob_bytes_written = 0;     // total size of the new blob files
+  uint64_t output_bytes = 0;           // size of the output zip, or of the directory's files
+  std::vector<WeightOutcome> weights;  // every weight a step considered (not tiny constants)
 };
 
 // Reads `in_path` (zip or package directory; never modified) and writes `out_path`: a zip
 // holding one NAME.mlpackage/ folder when it ends in ".zip", a package directory when it ends
 // in ".mlpackage". Written to a temporary name first and renamed only when complete; refuses
-// out_path == in_path. Throws mlpress::Error naming what is wrong.
+// out_path == in_path. Throws mlpress::Error naming what is wrong; every invalid request is
+// refused before any output is written.
 RewriteReport rewrite_package(const std::string& in_path, const std::string& out_path,
                               const RewriteOptions& options = {});
 

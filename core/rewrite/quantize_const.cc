@@ -1,0 +1,159 @@
+#include "core/rewrite/quantize_const.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/compress/error_metrics.h"
+#include "core/compress/linear_quantize.h"
+#include "core/io/error.h"
+#include "core/mil/dtype.h"
+#include "core/mil/tensor_values.h"
+#include "core/rewrite/quantized_op.h"
+
+namespace mlpress::rewrite {
+namespace spec = CoreML::Specification::MILSpec;
+
+namespace {
+
+compress::QuantDtype quant_dtype(const std::string& dtype) {
+  if (dtype == "int8") return compress::QuantDtype::kInt8;
+  if (dtype == "uint8") return compress::QuantDtype::kUint8;
+  if (dtype == "int4") return compress::QuantDtype::kInt4;
+  return compress::QuantDtype::kUint4;
+}
+
+compress::GranularityRequest granularity_request(const config::OpLinearQuantizerConfig& config) {
+  compress::GranularityRequest request;
+  switch (config.granularity) {
+    case config::Granularity::per_tensor:
+      request.granularity = compress::QuantGranularity::kPerTensor;
+      break;
+    case config::Granularity::per_block:
+      request.granularity = compress::QuantGranularity::kPerBlock;
+      break;
+    default:
+      request.granularity = compress::QuantGranularity::kPerChannel;
+      break;
+  }
+  if (const auto* size = std::get_if<int64_t>(&config.block_size)) {
+    request.block_size = static_cast<uint64_t>(*size);
+  } else {
+    const auto& sizes = std::get<std::vector<int64_t>>(config.block_size);
+    request.block_size_per_axis = std::vector<uint64_t>(sizes.begin(), sizes.end());
+  }
+  return request;
+}
+
+compress::ChannelAxes compress_axes(const config::ChannelAxes& axes, size_t rank) {
+  auto normalise = [rank](std::optional<int> axis) -> std::optional<size_t> {
+    if (!axis) return std::nullopt;
+    const int a = *axis < 0 ? *axis + static_cast<int>(rank) : *axis;
+    return static_cast<size_t>(a);
+  };
+  return {normalise(axes.output), normalise(axes.input)};
+}
+
+// int8/uint8 consts: coremltools skips 0/1 masks and refuses everything else (§2.2).
+bool integer_const_is_mask(std::span<const std::byte> bytes, int dtype) {
+  int lo = 255, hi = -128;
+  for (std::byte b : bytes) {
+    const int v = dtype == spec::INT8 ? int(int8_t(b)) : int(uint8_t(b));
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  return bytes.empty() || hi - lo < 2;
+}
+
+}  // namespace
+
+void check_linear_quantizer_target(const config::OpLinearQuantizerConfig& config, int opset_version,
+                                   const std::string& where) {
+  if (opset_version >= 8) return;
+  const std::string advice =
+      " Please re-convert your model with minimum_deployment_target set to at least "
+      "ct.target.iOS18 (this program's opset is CoreML" +
+      std::to_string(opset_version) + "), or use int8/uint8 with per_tensor or per_channel.";
+  if (config.granularity == config::Granularity::per_block) {
+    throw Error(where + ": The per_block quantization is supported since iOS18." + advice);
+  }
+  if (config.nbits() == 4) {
+    throw Error(where + ": The 4-bit quantization is supported since iOS18." + advice);
+  }
+}
+
+std::optional<spec::Operation> quantize_const(const spec::Operation& const_op,
+                                              const config::OpLinearQuantizerConfig& config,
+                                              const config::ChannelAxes& axes,
+                                              const ConstContext& context, WeightOutcome& outcome) {
+  const spec::Value& val = const_op.attributes().at("val");
+  const mil::TensorShape shape = mil::tensor_shape_of(val.type(), context.where);
+  check_linear_quantizer_target(config, context.opset_version, context.where);
+
+  const std::vector<std::byte> bytes =
+      mil::read_tensor_bytes(val, shape, *context.blobs, context.where);
+  if (shape.dtype == spec::INT8 || shape.dtype == spec::UINT8) {
+    if (integer_const_is_mask(bytes, shape.dtype)) {
+      outcome.reason =
+          mil::dtype_name(shape.dtype) + " values spanning fewer than 2 steps (a mask)";
+      return std::nullopt;
+    }
+    throw Error(context.where +
+                ": Only floating numpy arrays are supported. coremltools cannot "
+                "linearly quantize a " +
+                mil::dtype_name(shape.dtype) + " weight; exclude it with op_name_configs[\"" +
+                outcome.op_name + "\"]: null");
+  }
+  std::vector<uint16_t> fp16;
+  std::vector<float> fp32;
+  std::optional<compress::TensorView> view;
+  if (shape.dtype == spec::FLOAT16) {
+    fp16.resize(bytes.size() / 2);
+    std::memcpy(fp16.data(), bytes.data(), bytes.size());
+    view = compress::TensorView::fp16(fp16, shape.dims);
+  } else {
+    fp32.resize(bytes.size() / 4);
+    std::memcpy(fp32.data(), bytes.data(), bytes.size());
+    view = compress::TensorView::fp32(fp32, shape.dims);
+  }
+
+  auto blocks = compress::infer_block_sizes(shape.dims, granularity_request(config),
+                                            compress_axes(axes, shape.dims.size()));
+  if (auto* skip = std::get_if<compress::QuantSkip>(&blocks)) {
+    if (compress::is_hard_error(skip->reason)) throw Error(context.where + ": " + skip->message);
+    outcome.reason = skip->message;
+    return std::nullopt;
+  }
+  compress::LinearQuantSpec quant_spec;
+  quant_spec.mode = config.mode == "LINEAR" ? compress::QuantMode::kLinear
+                                            : compress::QuantMode::kLinearSymmetric;
+  quant_spec.dtype = quant_dtype(config.dtype);
+  quant_spec.block_sizes = std::get<std::vector<uint64_t>>(blocks);
+  auto quantized = compress::quantize_linear(*view, quant_spec);
+  if (auto* skip = std::get_if<compress::QuantSkip>(&quantized)) {
+    if (compress::is_hard_error(skip->reason)) throw Error(context.where + ": " + skip->message);
+    outcome.reason = skip->message;
+    return std::nullopt;
+  }
+  const auto& result = std::get<compress::LinearQuantResult>(quantized);
+
+  const std::string file_name =
+      val.has_blobfilevalue() ? val.blobfilevalue().filename() : "@model_path/weights/weight.bin";
+  const std::string file = context.blobs->output_path_for(file_name);
+  uint64_t stored = 0;
+  auto append = [&](blob::BlobDType dtype, std::span<const std::byte> data, uint64_t padding) {
+    stored += data.size();
+    return context.relocator->append_new(file, dtype, data, padding);
+  };
+  spec::Operation op =
+      quantized_op(result, shape, context.new_name, context.opset_version, file_name, append);
+
+  const auto metrics = compress::compute_error_metrics(*view, compress::dequantize_linear(result));
+  outcome.compressed = true;
+  outcome.op_type = op.type();
+  outcome.stored_bytes = stored;
+  outcome.snr_db = metrics.snr_db;
+  outcome.cosine = metrics.cosine;
+  return op;
+}
+
+}  // namespace mlpress::rewrite
