@@ -10,7 +10,9 @@
 
 #include "core/inspect/inspect.h"
 #include "core/io/error.h"
+#include "core/rewrite/report_json.h"
 #include "core/rewrite/rewrite.h"
+#include "core/rewrite/step_from_text.h"
 
 // Throws `new Error(message)` into the JavaScript caller.
 EM_JS(void, mlpress_throw_js_error, (const char* message),
@@ -71,6 +73,20 @@ RewriteResult rewrite(const std::string& in_path, const std::string& out_path) {
 
 // For tests of the error path itself: throws mlpress::Error(message) inside the core's
 // exception model and lets guarded() deliver it.
+// compress(in, out, configText): configText is a coremltools OptimizationConfig as YAML or
+// JSON ("" = lossless). Returns the report as JSON text, the same as `mlpress compress --json`
+// without its "output" field.
+std::string compress(const std::string& in_path, const std::string& out_path,
+                     const std::string& config_text) {
+  return guarded([&] {
+    mlpress::RewriteOptions options;
+    if (config_text.find_first_not_of(" \t\r\n") != std::string::npos) {
+      options.steps.push_back(mlpress::step_from_config_text(config_text, "config"));
+    }
+    return mlpress::report_json(mlpress::rewrite_package(in_path, out_path, options)).dump();
+  });
+}
+
 void throw_error_for_test(const std::string& message) {
   guarded([&] { throw mlpress::Error(message); });
 }
@@ -85,5 +101,6 @@ EMSCRIPTEN_BINDINGS(mlpress) {
   emscripten::function("inspect", &inspect);           // inspect(path)
   emscripten::function("inspect", &inspect_indented);  // inspect(path, indent)
   emscripten::function("rewrite", &rewrite);
+  emscripten::function("compress", &compress);
   emscripten::function("throwErrorForTest", &throw_error_for_test);
 }

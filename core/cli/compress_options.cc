@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/io/error.h"
+#include "core/rewrite/step_from_text.h"
 
 namespace mlpress::cli {
 namespace {
@@ -17,28 +18,6 @@ std::string read_text(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-config::Api api_for(const config::OptimizationConfig& cfg, const std::string& origin) {
-  std::optional<config::Api> api;
-  auto visit = [&](const config::MaybeOpConfig& entry) {
-    if (!entry) return;
-    const config::Api this_api = std::holds_alternative<config::OpLinearQuantizerConfig>(*entry)
-                                     ? config::Api::linear_quantize_weights
-                                 : std::holds_alternative<config::OpPalettizerConfig>(*entry)
-                                     ? config::Api::palettize_weights
-                                     : config::Api::prune_weights;
-    if (api && *api != this_api) {
-      throw Error(origin +
-                  ": mixes quantizer, palettizer and pruner configs; coremltools applies "
-                  "them in separate calls, so give one config per run");
-    }
-    api = this_api;
-  };
-  visit(cfg.global_config);
-  for (const auto& [k, v] : cfg.op_type_configs) visit(v);
-  for (const auto& [k, v] : cfg.op_name_configs) visit(v);
-  return api.value_or(config::Api::linear_quantize_weights);
 }
 
 // Builds the coremltools dict for the shorthand flags, so they go through the same validation.
@@ -100,14 +79,7 @@ CompressArgs parse_compress_args(const std::vector<std::string>& args) {
       step.api = config::Api::linear_quantize_weights;
       out.options.steps.push_back(std::move(step));
     } else if (auto it = flags.find("--config"); it != flags.end()) {
-      const std::string text = read_text(it->second);
-      const bool json = !text.empty() && text.find_first_not_of(" \t\r\n") != std::string::npos &&
-                        text[text.find_first_not_of(" \t\r\n")] == '{';
-      CompressionStep step;
-      step.config = json ? config::OptimizationConfig::from_json_text(text)
-                         : config::OptimizationConfig::from_yaml(text);
-      step.api = api_for(step.config, it->second);
-      out.options.steps.push_back(std::move(step));
+      out.options.steps.push_back(step_from_config_text(read_text(it->second), it->second));
     }
   } catch (const std::invalid_argument& e) {
     throw Error(std::string("bad value: ") + e.what());

@@ -10,6 +10,7 @@
 #include "core/cli/compress_options.h"
 #include "core/inspect/inspect.h"
 #include "core/io/error.h"
+#include "core/rewrite/report_json.h"
 #include "core/rewrite/rewrite.h"
 
 namespace {
@@ -75,27 +76,6 @@ std::string outcome_line(const mlpress::WeightOutcome& w) {
   return line.str();
 }
 
-nlohmann::json outcome_json(const mlpress::WeightOutcome& w) {
-  nlohmann::json j = {{"name", w.name},
-                      {"op_name", w.op_name},
-                      {"program", w.program},
-                      {"function", w.function},
-                      {"shape", w.shape},
-                      {"dtype", w.dtype},
-                      {"compressed", w.compressed},
-                      {"dense_bytes", w.dense_bytes}};
-  if (w.compressed) {
-    j["op_type"] = w.op_type;
-    j["stored_bytes"] = w.stored_bytes;
-    j["snr_db"] = std::isfinite(w.snr_db) ? nlohmann::json(w.snr_db) : nlohmann::json(nullptr);
-    j["cosine"] = w.cosine;
-    j["config_from"] = w.config_from;
-  } else {
-    j["reason"] = w.reason;
-  }
-  return j;
-}
-
 int run_compress(const std::vector<std::string>& args) {
   mlpress::cli::CompressArgs parsed;
   try {
@@ -105,14 +85,9 @@ int run_compress(const std::vector<std::string>& args) {
   }
   const auto report = mlpress::rewrite_package(parsed.paths[0], parsed.paths[1], parsed.options);
   if (parsed.json) {
-    nlohmann::json weights = nlohmann::json::array();
-    for (const auto& w : report.weights) weights.push_back(outcome_json(w));
-    std::cout << nlohmann::json{{"output", parsed.paths[1]},
-                                {"output_bytes", report.output_bytes},
-                                {"blobs_written", report.blobs_written},
-                                {"weights", weights}}
-                     .dump(2)
-              << "\n";
+    nlohmann::json out = mlpress::report_json(report);
+    out["output"] = parsed.paths[1];
+    std::cout << out.dump(2) << "\n";
     return 0;
   }
   size_t compressed = 0;
@@ -121,7 +96,8 @@ int run_compress(const std::vector<std::string>& args) {
     std::cout << outcome_line(w) << "\n";
   }
   std::cout << "mlpress: wrote " << parsed.paths[1] << " (" << report.output_bytes << " bytes, "
-            << compressed << " of " << report.weights.size() << " weights compressed)\n";
+            << report.blobs_written << " blobs; " << compressed << " of " << report.weights.size()
+            << " weights compressed)\n";
   return 0;
 }
 

@@ -130,8 +130,8 @@ for (const variant of VARIANTS) {
       assert.equal(report.outputBytes, wasmBytes.length);
       assert.ok(report.blobsWritten > 0);
       assert.ok(report.blobBytesWritten > 0);
-      assert.match(cli.stderr.toString(),
-                   new RegExp(`\\(${report.outputBytes} bytes, ${report.blobsWritten} blobs\\)`));
+      assert.match(cli.stdout.toString(),
+                   new RegExp(`\\(${report.outputBytes} bytes, ${report.blobsWritten} blobs;`));
       // Byte-identical but for the entries' timestamps.
       assert.ok(maskZipTimes(wasmBytes).equals(maskZipTimes(nativeBytes)),
                 'wasm and native output zips differ beyond timestamps');
@@ -139,6 +139,37 @@ for (const variant of VARIANTS) {
       const back = native(['inspect', wasmOut, '--json']);
       assert.equal(back.status, 0, back.stderr.toString());
       assert.equal(mod.inspect(wasmOut, 2) + '\n', back.stdout.toString());
+    });
+
+    test('compress with a coremltools config gives the native CLI\'s package and report', () => {
+      const wasmDir = path.join(tmp, `wasm-q-${variant}`);
+      const nativeDir = path.join(tmp, `native-q-${variant}`);
+      fs.mkdirSync(wasmDir);
+      fs.mkdirSync(nativeDir);
+      const config = 'config_type: OpLinearQuantizerConfig\n' +
+                     'global_config: {dtype: int8, granularity: per_channel, weight_threshold: 100}\n';
+      const configFile = path.join(nativeDir, 'config.yaml');
+      fs.writeFileSync(configFile, config);
+      const wasmOut = path.join(wasmDir, 'q.mlpackage.zip');
+      const nativeOut = path.join(nativeDir, 'q.mlpackage.zip');
+
+      const report = JSON.parse(mod.compress(SAMPLE, wasmOut, config));
+      const cli = native(['compress', SAMPLE, nativeOut, '--config', configFile, '--json']);
+      assert.equal(cli.status, 0, cli.stderr.toString());
+      const nativeReport = JSON.parse(cli.stdout.toString());
+      delete nativeReport.output;
+      assert.deepEqual(report, nativeReport);
+      assert.ok(report.weights.some((w) => w.compressed), 'nothing was compressed');
+      assert.ok(maskZipTimes(fs.readFileSync(wasmOut)).equals(maskZipTimes(fs.readFileSync(nativeOut))),
+                'wasm and native compressed zips differ beyond timestamps');
+    });
+
+    test('compress refuses a bad config with a JS Error naming the field', () => {
+      const out = path.join(tmp, `bad-${variant}.mlpackage.zip`);
+      assert.throws(() => mod.compress(SAMPLE, out, '{"config_type": "OpLinearQuantizerConfig", ' +
+                                       '"global_config": {"dtype": "int3"}}'),
+                    (e) => e instanceof Error && /int3/.test(e.message));
+      assert.ok(!fs.existsSync(out));
     });
   });
 }
