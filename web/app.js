@@ -321,7 +321,7 @@ function describeFeature(f) {
 }
 
 function metadataBlock(metadata) {
-  const block = el('div', 'block');
+  const block = el('div', 'block metadata');
   block.append(el('h3', null, 'Metadata'));
   const pairs = [
     ['Author', metadata.author],
@@ -333,7 +333,7 @@ function metadataBlock(metadata) {
   if (pairs.every(([, v]) => v === undefined || v === null || v === '')) {
     block.append(el('p', 'muted', 'none'));
   } else {
-    block.append(definitionList(pairs, 'metadata'));
+    block.append(definitionList(pairs, 'metadata-list'));
   }
   return block;
 }
@@ -559,7 +559,8 @@ function formatPercent(x) {
 }
 
 function formatSignedPercent(x) {
-  const text = `${(Math.abs(x) * 100).toFixed(1)}%`;
+  const magnitude = Math.abs(x) * 100;
+  const text = `${magnitude.toFixed(magnitude < 0.1 ? 3 : 1)}%`;
   if (x > 0) return `+${text}`;
   if (x < 0) return `−${text}`;
   return '±0%';

@@ -165,6 +165,9 @@ async function handle(request) {
     }
   } catch (err) {
     if (type === 'open' || type === 'open-url') unmountInput();
-    self.postMessage({ id, type: 'error', message: messageOf(err), file: fileName });
+    // The core names the file by its path in the module's FS; the user knows it by its name.
+    let message = messageOf(err);
+    if (fileName) message = message.replaceAll(`${IN_DIR}/${fileName}`, fileName);
+    self.postMessage({ id, type: 'error', message, file: fileName });
   }
 }
