@@ -151,8 +151,19 @@ describe('the mlpress page', () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  // Loads the page and waits until the worker has its module, or fails with the page's message.
   async function loadPage(query = '') {
     await page.goto(`${origin}/${query}`);
+    await page.waitForFunction(
+      () => document.documentElement.dataset.wasm || !document.getElementById('error').hidden,
+    );
+    if (await page.locator('#error').isVisible()) {
+      const message = await page.locator('#error-message').innerText();
+      const hint = message.includes('unsafe-eval')
+        ? ' (the module uses eval: link it with -sDYNAMIC_EXECUTION=0, see docs/web.md)'
+        : '';
+      assert.fail(`the page did not start: ${message}${hint}`);
+    }
     await page.locator('#status', { hasText: 'Ready' }).waitFor();
   }
 
