@@ -15,6 +15,7 @@ import yaml
 
 import fixtures
 import harness
+import pkg
 
 # Fixtures coremltools can compress (it refuses pipelines and multi-function models).
 FULL_FIXTURES = ["conv_ios16_fp16", "conv_ios18_fp16", "linear_ios17_fp32", "matmul_ios18_fp32"]
@@ -123,14 +124,41 @@ def _constexprs(package: Path) -> dict[str, dict]:
     return found
 
 
+REAL_CONFIGS = [
+    ("int8-per-channel", {"config_type": "OpLinearQuantizerConfig",
+                          "global_config": {"dtype": "int8", "weight_threshold": 1000}}),
+    ("uint8-linear-per-tensor", _config("linear", "uint8", {"granularity": "per_tensor"})),
+]
+
+
+def _real_params() -> list:
+    cases = harness.real_cases()
+    if not cases:
+        return [pytest.param(None, None, id="real", marks=pytest.mark.skip(reason=harness.REAL_MISSING))]
+    return [pytest.param(case, cfg, id=f"{case.id}-{cid}") for case in cases for cid, cfg in REAL_CONFIGS]
+
+
+@pytest.mark.parametrize("case,cfg", _real_params())
+def test_linear_quantize_real_packages_match_coremltools(case, cfg, mlpress, tmp_path):
+    """The real packages, given to mlpress as they are (dir or zip); coremltools reads the
+    extracted directory."""
+    src = pkg.extract_package(case.path, tmp_path / "src") if case.is_zip else case.path
+    _check_against_coremltools(case.path, src, cfg, tmp_path)
+
+
 @pytest.mark.parametrize("fixture,cfg", _params())
 def test_linear_quantize_matches_coremltools(fixture, cfg, fixture_dir, mlpress, tmp_path):
     src = fixtures.fixture_path(fixture, fixture_dir)
+    _check_against_coremltools(src, src, cfg, tmp_path)
+
+
+def _check_against_coremltools(given: Path, src: Path, cfg: dict, tmp_path: Path) -> None:
+    """mlpress on `given` and coremltools on `src` (the same package as a directory)."""
     ref = _reference(src, cfg, tmp_path / "ref.mlpackage")
     config_file = tmp_path / "config.yaml"
     config_file.write_text(yaml.safe_dump(cfg))
     out = tmp_path / "out.mlpackage"
-    run = harness.run_mlpress("compress", src, out, "--config", config_file)
+    run = harness.run_mlpress("compress", given, out, "--config", config_file)
     if isinstance(ref, Exception):
         assert run.returncode == 1, (f"coremltools raised {ref!r} but mlpress succeeded\n"
                                      + harness.describe_run(run))
