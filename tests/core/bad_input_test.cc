@@ -26,6 +26,9 @@ struct BadCase {
   std::vector<std::string> message_parts;
 };
 
+// gtest prints a parameter by its name instead of dumping its bytes.
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+
 std::string package_with(const TempDir& dir, const std::function<void(PackageParts&)>& edit) {
   PackageParts parts = testing::tiny_parts();
   edit(parts);
