@@ -1,0 +1,255 @@
+#include "core/compress/kmeans_vector.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "core/compress/palettize_kernels.h"
+
+namespace mlpress::compress {
+namespace {
+
+// splitmix64: a fixed, portable stream (std:: distributions differ between standard libraries).
+uint64_t next_random(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+double uniform01(uint64_t& state) { return double(next_random(state) >> 11) * 0x1p-53; }
+
+double squared_distance(const float* a, const float* b, size_t dim) {
+  double s = 0;
+  for (size_t t = 0; t < dim; ++t) {
+    const double d = double(a[t]) - double(b[t]);
+    s += d * d;
+  }
+  return s;
+}
+
+// An index drawn with probability mass[i] / total; only indices of positive mass come out.
+size_t draw(const std::vector<double>& mass, double total, uint64_t& rng) {
+  const double target = uniform01(rng) * total;
+  double acc = 0;
+  size_t last_positive = 0;
+  for (size_t i = 0; i < mass.size(); ++i) {
+    if (mass[i] <= 0) continue;
+    acc += mass[i];
+    last_positive = i;
+    if (acc > target) return i;
+  }
+  return last_positive;  // the running sum fell short of total by rounding
+}
+
+struct Points {
+  std::span<const float> data;
+  std::span<const double> weights;
+  size_t dim;
+  size_t n;
+  double weight(size_t i) const { return weights.empty() ? 1.0 : weights[i]; }
+  const float* at(size_t i) const { return data.data() + i * dim; }
+};
+
+// Greedy k-means++: each new centre is the best (lowest resulting potential) of a few candidates
+// drawn proportionally to weight x squared distance to the nearest centre so far.
+std::vector<float> seed_centres(const Points& pts, size_t k, uint64_t& rng) {
+  std::vector<float> centres;
+  std::vector<double> mass(pts.n);
+  for (size_t i = 0; i < pts.n; ++i) mass[i] = pts.weight(i);
+  double total = 0;
+  for (double m : mass) total += m;
+  const size_t first = draw(mass, total, rng);
+  centres.insert(centres.end(), pts.at(first), pts.at(first) + pts.dim);
+  std::vector<double> nearest(pts.n);
+  for (size_t i = 0; i < pts.n; ++i)
+    nearest[i] = squared_distance(pts.at(i), pts.at(first), pts.dim);
+  const size_t trials = 2 + size_t(std::log(double(k)));
+  std::vector<double> candidate(pts.n), best_candidate(pts.n);
+  while (centres.size() / pts.dim < k) {
+    total = 0;
+    for (size_t i = 0; i < pts.n; ++i) {
+      mass[i] = pts.weight(i) * nearest[i];
+      total += mass[i];
+    }
+    if (!(total > 0)) break;  // every point sits on a centre
+    double best_potential = std::numeric_limits<double>::infinity();
+    size_t best = 0;
+    for (size_t t = 0; t < trials; ++t) {
+      const size_t c = draw(mass, total, rng);
+      double potential = 0;
+      for (size_t i = 0; i < pts.n; ++i) {
+        const double d = squared_distance(pts.at(i), pts.at(c), pts.dim);
+        candidate[i] = d < nearest[i] ? d : nearest[i];
+        potential += pts.weight(i) * candidate[i];
+      }
+      if (potential < best_potential) {
+        best_potential = potential;
+        best = c;
+        best_candidate.swap(candidate);
+      }
+    }
+    centres.insert(centres.end(), pts.at(best), pts.at(best) + pts.dim);
+    nearest.swap(best_candidate);
+  }
+  return centres;
+}
+
+void assign(const Points& pts, const std::vector<float>& centres, std::vector<float>& transposed,
+            std::vector<uint8_t>& labels, KernelPath path) {
+  const size_t k = centres.size() / pts.dim;
+  const size_t stride = (k + 3) / 4 * 4;
+  transposed.assign(stride * pts.dim, std::numeric_limits<float>::quiet_NaN());
+  for (size_t j = 0; j < k; ++j) {
+    for (size_t t = 0; t < pts.dim; ++t) transposed[t * stride + j] = centres[j * pts.dim + t];
+  }
+  auto* kernel =
+      path == KernelPath::kSimd ? kernels::nearest_centroid_simd : kernels::nearest_centroid_scalar;
+  kernel(pts.data.data(), pts.n, pts.dim, transposed.data(), k, stride, labels.data());
+}
+
+double clustering_cost(const Points& pts, const std::vector<float>& centres,
+                       const std::vector<uint8_t>& labels) {
+  double cost = 0;
+  for (size_t i = 0; i < pts.n; ++i) {
+    cost += pts.weight(i) * squared_distance(pts.at(i), &centres[labels[i] * pts.dim], pts.dim);
+  }
+  return cost;
+}
+
+// Lloyd iterations until no label changes; a centre that loses all its points stays put.
+VectorKMeansResult lloyd(const Points& pts, std::vector<float> centres, size_t max_iterations,
+                         KernelPath path) {
+  const size_t k = centres.size() / pts.dim;
+  std::vector<float> transposed;
+  std::vector<uint8_t> labels(pts.n), previous;
+  std::vector<double> sums(k * pts.dim), mass(k);
+  for (size_t iteration = 0;; ++iteration) {
+    assign(pts, centres, transposed, labels, path);
+    if ((iteration > 0 && labels == previous) || iteration == max_iterations) break;
+    sums.assign(k * pts.dim, 0.0);
+    mass.assign(k, 0.0);
+    for (size_t i = 0; i < pts.n; ++i) {
+      const double w = pts.weight(i);
+      mass[labels[i]] += w;
+      for (size_t t = 0; t < pts.dim; ++t) sums[labels[i] * pts.dim + t] += w * pts.at(i)[t];
+    }
+    for (size_t j = 0; j < k; ++j) {
+      if (!(mass[j] > 0)) continue;
+      for (size_t t = 0; t < pts.dim; ++t) {
+        centres[j * pts.dim + t] = float(sums[j * pts.dim + t] / mass[j]);
+      }
+    }
+    previous.swap(labels);
+    labels.resize(pts.n);
+  }
+  VectorKMeansResult result;
+  result.dim = pts.dim;
+  result.cost = clustering_cost(pts, centres, labels);
+  result.centroids = std::move(centres);
+  result.labels = std::move(labels);
+  return result;
+}
+
+// Hartigan's refinement after Lloyd: move single points whenever that lowers the total cost,
+// updating the two affected means at once. Moving point x (weight w) from cluster a (mass M_a)
+// to b changes the cost by w M_b / (M_b + w) |x - c_b|^2 - w M_a / (M_a - w) |x - c_a|^2, which
+// Lloyd's nearest-centre rule ignores; with few points per cluster (large LUTs, small groups)
+// this finds clearly better optima.
+void hartigan(const Points& pts, VectorKMeansResult& r, size_t max_passes) {
+  const size_t k = r.count();
+  const size_t dim = pts.dim;
+  std::vector<double> centre(k * dim, 0.0), mass(k, 0.0);
+  for (size_t i = 0; i < pts.n; ++i) {
+    const double w = pts.weight(i);
+    mass[r.labels[i]] += w;
+    for (size_t t = 0; t < dim; ++t) centre[r.labels[i] * dim + t] += w * pts.at(i)[t];
+  }
+  for (size_t j = 0; j < k; ++j) {
+    for (size_t t = 0; t < dim; ++t) {
+      centre[j * dim + t] = mass[j] > 0 ? centre[j * dim + t] / mass[j] : r.centroids[j * dim + t];
+    }
+  }
+  auto distance = [&](size_t i, size_t j) {
+    double s = 0;
+    for (size_t t = 0; t < dim; ++t) {
+      const double d = double(pts.at(i)[t]) - centre[j * dim + t];
+      s += d * d;
+    }
+    return s;
+  };
+  for (size_t pass = 0; pass < max_passes; ++pass) {
+    bool moved = false;
+    for (size_t i = 0; i < pts.n; ++i) {
+      const size_t a = r.labels[i];
+      const double w = pts.weight(i);
+      if (!(mass[a] > w)) continue;  // the point's cluster would become empty
+      const double removal = w * mass[a] / (mass[a] - w) * distance(i, a);
+      double best = removal * (1 - 1e-12);  // a margin so rounding cannot make moves cycle
+      size_t target = a;
+      for (size_t b = 0; b < k; ++b) {
+        if (b == a) continue;
+        const double addition = w * mass[b] / (mass[b] + w) * distance(i, b);
+        if (addition < best) {
+          best = addition;
+          target = b;
+        }
+      }
+      if (target == a) continue;
+      for (size_t t = 0; t < dim; ++t) {
+        const double x = pts.at(i)[t];
+        centre[a * dim + t] += (centre[a * dim + t] - x) * w / (mass[a] - w);
+        centre[target * dim + t] += (x - centre[target * dim + t]) * w / (mass[target] + w);
+      }
+      mass[a] -= w;
+      mass[target] += w;
+      r.labels[i] = uint8_t(target);
+      moved = true;
+    }
+    if (!moved) break;
+  }
+  for (size_t j = 0; j < k * dim; ++j) r.centroids[j] = float(centre[j]);
+}
+
+}  // namespace
+
+VectorKMeansResult kmeans_vectors(std::span<const float> points, std::span<const double> weights,
+                                  size_t dim, size_t k, const VectorKMeansOptions& options,
+                                  KernelPath path) {
+  if (dim == 0 || points.size() % dim != 0 || k == 0 || k > 256) {
+    throw std::invalid_argument("kmeans_vectors: bad dim or k");
+  }
+  const Points pts{points, weights, dim, points.size() / dim};
+  if (!weights.empty() && weights.size() != pts.n) {
+    throw std::invalid_argument("kmeans_vectors: one weight per point expected");
+  }
+  VectorKMeansResult best;
+  best.dim = dim;
+  if (pts.n == 0) return best;
+  best.cost = std::numeric_limits<double>::infinity();
+  const size_t restarts = options.restarts ? options.restarts : 1;
+  for (size_t r = 0; r < restarts; ++r) {
+    uint64_t rng = options.seed + 0x632BE59BD9B4E019ULL * r;
+    VectorKMeansResult run = lloyd(pts, seed_centres(pts, k, rng), options.max_iterations, path);
+    hartigan(pts, run, options.max_iterations);
+    // Final labels and cost for the float centroids actually returned.
+    run = lloyd(pts, std::move(run.centroids), options.max_iterations, path);
+    if (run.cost < best.cost) best = std::move(run);
+    if (best.cost == 0) break;  // cannot improve
+  }
+  return best;
+}
+
+void assign_nearest_vectors(std::span<const float> points, size_t dim,
+                            std::span<const float> centroids, std::span<uint8_t> labels,
+                            KernelPath path) {
+  const Points pts{points, {}, dim, points.size() / dim};
+  std::vector<float> centres(centroids.begin(), centroids.end());
+  std::vector<float> transposed;
+  std::vector<uint8_t> out(pts.n);
+  assign(pts, centres, transposed, out, path);
+  std::copy(out.begin(), out.end(), labels.begin());
+}
+
+}  // namespace mlpress::compress

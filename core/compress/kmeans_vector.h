@@ -1,0 +1,42 @@
+#pragma once
+// Weighted k-means for vector palettization (COMPRESSION.md §4.6): greedy k-means++ seeding
+// (2 + floor(ln k) candidates per centre, the best kept), then Lloyd iterations to convergence,
+// from several deterministic restarts; the clustering with the lowest weighted squared error
+// wins. Unlike coremltools, k may exceed the number of distinct vectors: seeding stops once every
+// vector sits on a centre, so fewer centroids come back.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/compress/linear_quantize.h"
+
+namespace mlpress::compress {
+
+struct VectorKMeansOptions {
+  size_t restarts = 4;
+  size_t max_iterations = 300;
+  uint64_t seed = 0x6D6C7072657373ULL;  // "mlpress"
+};
+
+struct VectorKMeansResult {
+  size_t dim = 0;
+  std::vector<float> centroids;  // count() x dim, row-major
+  std::vector<uint8_t> labels;   // one per point
+  double cost = 0;               // weighted sum of squared distances, in double
+  size_t count() const { return dim ? centroids.size() / dim : 0; }
+};
+
+// `points` holds n x dim finite floats; `weights` is empty (all 1) or n positive finite values.
+// 1 <= k <= 256. Deterministic for given inputs and options, on every platform.
+VectorKMeansResult kmeans_vectors(std::span<const float> points, std::span<const double> weights,
+                                  size_t dim, size_t k, const VectorKMeansOptions& options = {},
+                                  KernelPath path = KernelPath::kSimd);
+
+// labels[p] = nearest of `centroids` (count x dim, row-major) to point p, as
+// kernels::nearest_centroid_*.
+void assign_nearest_vectors(std::span<const float> points, size_t dim,
+                            std::span<const float> centroids, std::span<uint8_t> labels,
+                            KernelPath path = KernelPath::kSimd);
+
+}  // namespace mlpress::compress
