@@ -62,7 +62,24 @@ struct ZipWriter::Impl {
       throw Error(path + ": cannot set compression of entry '" + entry_name +
                   "': " + zip_strerror(handle));
     }
+    set_fixed_metadata(path, static_cast<zip_uint64_t>(index), entry_name, kFileMode);
   }
+
+  // Every entry gets the same timestamp and Unix mode, so that the same package and config
+  // give the same archive bytes everywhere (native, wasm in a browser, any time zone or umask).
+  void set_fixed_metadata(const std::string& path, zip_uint64_t index,
+                          const std::string& entry_name, zip_uint32_t mode) {
+    if (zip_file_set_dostime(handle, index, kDosTime, kDosDate, 0) != 0 ||
+        zip_file_set_external_attributes(handle, index, 0, ZIP_OPSYS_UNIX, mode << 16) != 0) {
+      throw Error(path + ": cannot set attributes of entry '" + entry_name +
+                  "': " + zip_strerror(handle));
+    }
+  }
+
+  static constexpr zip_uint16_t kDosTime = 0;                        // 00:00:00
+  static constexpr zip_uint16_t kDosDate = (0 << 9) | (1 << 5) | 1;  // 1980-01-01
+  static constexpr zip_uint32_t kFileMode = 0100644;
+  static constexpr zip_uint32_t kDirMode = 040755;
 };
 
 ZipWriter::ZipWriter(const std::string& path) : impl_(std::make_unique<Impl>()), path_(path) {
@@ -85,9 +102,11 @@ ZipWriter::~ZipWriter() {
 
 void ZipWriter::add_directory(const std::string& name) {
   zip_t* handle = impl_->open_handle(path_);
-  if (zip_dir_add(handle, name.c_str(), ZIP_FL_ENC_UTF_8) < 0) {
+  const zip_int64_t index = zip_dir_add(handle, name.c_str(), ZIP_FL_ENC_UTF_8);
+  if (index < 0) {
     throw Error(path_ + ": cannot add directory '" + name + "': " + zip_strerror(handle));
   }
+  impl_->set_fixed_metadata(path_, static_cast<zip_uint64_t>(index), name, Impl::kDirMode);
 }
 
 void ZipWriter::add_file(const std::string& entry_name, const std::string& source_path,
