@@ -24,4 +24,6 @@ if [ -x scripts/build_wasm.sh ] && [ -d tests/wasm ] && compgen -G "tests/wasm/*
   scripts/build_wasm.sh
   step "wasm tests"
   node --test tests/wasm/
+  step "page tests (chromium)"
+  node --test tests/e2e/
 fi
