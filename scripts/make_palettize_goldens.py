@@ -21,7 +21,9 @@ File layout (little-endian):
           if done:
             u8 nbits used, u8 used kmeans1d (every group went through the exact 1-D k-means)
             kmeans: f64 sum of squared errors against the source weight
-            others: the decompressed values, raw in the tensor's type
+            others: the decompressed values, raw in the tensor's type, then coremltools'
+                    LUT: u8 rank, u64 dims[rank], raw values in the tensor's type, and its
+                    indices: u8 rank, u64 dims[rank], one byte per index (row-major)
 
 Usage: python3 scripts/make_palettize_goldens.py [output path]
 """
@@ -133,6 +135,7 @@ def run_case(weight, mode, nbits, axis, group, dim, pcs):
         channel_axis=axis)
     if params is None:
         return None
+    run_case.last_params = params
     dense = palettize_weights.decompress(params)
     if pcs:
         dense = dense * scale
@@ -178,6 +181,14 @@ def main():
                     body += struct.pack("<d", float(np.sum(err * err)))
                 else:
                     body += dense.tobytes()
+                    params = run_case.last_params
+                    lut = np.asarray(params.lut)
+                    assert lut.dtype == np_type
+                    idx = np.asarray(params.indices).astype(np.uint8)
+                    body += struct.pack("<B", lut.ndim) + struct.pack(f"<{lut.ndim}Q", *lut.shape)
+                    body += lut.tobytes()
+                    body += struct.pack("<B", idx.ndim) + struct.pack(f"<{idx.ndim}Q", *idx.shape)
+                    body += idx.tobytes()
                 case_blobs.append(head + body)
                 counts["done"] += 1
     blob = b"MLPPGLD1" + struct.pack("<II", len(tensor_blobs), len(case_blobs))

@@ -68,6 +68,9 @@ struct GoldenCase {
   bool kmeans1d = false;
   double sse = 0;             // kmeans
   std::vector<float> values;  // uniform / unique: decompressed
+  std::vector<uint64_t> lut_shape, indices_shape;
+  std::vector<float> lut;  // coremltools' LUT values
+  std::vector<uint8_t> indices;
   std::string name() const {
     static const char* const kModes[] = {"kmeans", "uniform", "unique"};
     return std::string(kModes[int(spec.mode)]) + " tensor " + std::to_string(tensor) + " nbits " +
@@ -134,6 +137,16 @@ const Goldens& goldens() {
           } else {
             r.take(gc.values.data(), n * 4);
           }
+          gc.lut_shape.resize(r.get<uint8_t>());
+          for (auto& d : gc.lut_shape) d = r.get<uint64_t>();
+          gc.lut.resize(size_t(element_count(gc.lut_shape)));
+          for (float& v : gc.lut) {
+            v = t.type == ElementType::kFloat16 ? fp16_to_float(r.get<uint16_t>()) : r.get<float>();
+          }
+          gc.indices_shape.resize(r.get<uint8_t>());
+          for (auto& d : gc.indices_shape) d = r.get<uint64_t>();
+          gc.indices.resize(size_t(element_count(gc.indices_shape)));
+          r.take(gc.indices.data(), gc.indices.size());
         }
       }
       out.cases.push_back(std::move(gc));
@@ -197,6 +210,15 @@ TEST(PalettizeGoldenTest, UniformAndUniqueDecompressExactly) {
       }
     }
     EXPECT_EQ(mismatches, 0u) << c.name();
+    // The same LUT (values: -0 and +0 are one) and indices, in the iOS18 op's layout.
+    EXPECT_EQ(r.lut_shape, c.lut_shape) << c.name();
+    EXPECT_EQ(r.indices_shape, c.indices_shape) << c.name();
+    std::vector<float> lut(c.lut.size());
+    for (size_t i = 0; i < lut.size() && i < (r.lut_fp16.size() + r.lut_fp32.size()); ++i) {
+      lut[i] = r.lut_at(i);
+    }
+    EXPECT_EQ(lut, c.lut) << c.name();
+    EXPECT_EQ(r.indices, c.indices) << c.name();
     ++checked;
   }
   EXPECT_GT(checked, 100u);
