@@ -69,6 +69,65 @@ def sources():
     return out
 
 
+def block_sum_probes():
+    """Small tensors on which the order of numpy's block-norm summation decides the mask: for each
+    (dtype, dim, block size) the first random tensor and sparsity where coremltools' mask differs
+    from the one the other order (one rounding per partial sum vs. a binary32 accumulator) would
+    give."""
+    rng = np.random.default_rng(11)
+    probes = []
+    # fp32 sums differ by an ulp at most and no probe turns up in thousands of tries.
+    for dt, dim, b in [(np.float16, 1, 4), (np.float16, 0, 4), (np.float16, 1, 8)]:
+        for _ in range(4000):
+            val = (rng.standard_normal((16, 16)) * rng.choice([0.01, 1, 8], size=(16, 16))).astype(dt)
+            s = float(rng.choice([0.25, 0.4, 0.5, 0.6, 0.75]))
+            if _mask(prune_weights.compress_by_magnitude(val, s, b, dim), val) != _mask(
+                    _other_order_prune(val, s, b, dim), val):
+                probes.append((val, dim, b, s))
+                break
+        else:
+            raise RuntimeError(f"no probe found for {dt} dim={dim} b={b}")
+    return probes
+
+
+def _mask(res, val):
+    return np.unpackbits(res.mask, count=val.size, bitorder="little").tobytes()
+
+
+def _other_order_prune(val, s, b, dim):
+    """compress_by_magnitude with the block sums in the order numpy does *not* use here."""
+    dt = val.dtype.type
+    v = np.abs(val)
+    if dim == 1:
+        v = np.swapaxes(v, 0, 1)
+    c = v.shape[0]
+    inner_is_block = v[0].size == 1 if dim == 0 else val[0, 0].size == 1
+    norms = np.empty((c // b,) + v.shape[1:], dtype=dt)
+    for j in range(c // b):
+        for idx in np.ndindex(v.shape[1:]):
+            sq = [dt(np.float32(x) * np.float32(x)) for x in v[j * b:(j + 1) * b][(slice(None),) + idx]]
+            if inner_is_block:  # numpy used a binary32 accumulator; use per-step rounding
+                acc = sq[0]
+                for x in sq[1:]:
+                    acc = dt(np.float32(acc) + np.float32(x))
+            else:  # numpy rounded each step; use the pairwise binary32 accumulator
+                f = [np.float32(x) for x in sq]
+                if len(f) < 8:
+                    r = np.float32(0)
+                    for x in f:
+                        r = np.float32(r + x)
+                else:
+                    r = np.float32(np.float32(np.float32(f[0] + f[1]) + np.float32(f[2] + f[3])) +
+                                   np.float32(np.float32(f[4] + f[5]) + np.float32(f[6] + f[7])))
+                acc = dt(r)
+            norms[(j,) + idx] = dt(np.sqrt(np.float32(acc)))
+    m = np.repeat(norms, b, axis=0)
+    if dim == 1:
+        m = np.swapaxes(m, 0, 1)
+    out = np.where(m <= np.percentile(m, s * 100), 0, val)
+    return prune_weights._produce_sparse_param(out)
+
+
 def formula_tensor():
     """fp16 with more than 65520 elements: n - 1 overflows fp16 inside np.percentile. The test
     rebuilds it from this formula, so only its shape is stored."""
@@ -101,9 +160,14 @@ def main():
             tensors.append((f"{name}_{np.dtype(dt).name}_{'x'.join(map(str, src.shape))}",
                             src.astype(dt)))
     tensors.append(("formula_float16_256x257", formula_tensor()))
+    probes = block_sum_probes()
+    for k, (val, _, _, _) in enumerate(probes):
+        tensors.append((f"probe{k}_{val.dtype.name}_16x16", val))
 
     cases = []
     for ti, (name, val) in enumerate(tensors):
+        if name.startswith("probe"):
+            continue
         big = val.size > 65520
         for s in SPARSITIES if not big else [0.3, 0.5]:
             cases.append((ti, 1, float(s), 0.0, -1, 0,
@@ -126,6 +190,11 @@ def main():
             for n, m in NM_RATIOS:
                 cases.append((ti, 3, float(n), float(m), dim, nm_ties(val, n, m, dim),
                               prune_weights.compress_by_nm_sparsity(val, (n, m), dim)))
+
+    for k, (val, dim, b, s) in enumerate(probes):
+        ti = len(tensors) - len(probes) + k
+        cases.append((ti, 2, s, float(b), dim, 0,
+                      prune_weights.compress_by_magnitude(val, s, b, dim)))
 
     body = bytearray(b"MLPPGLD1")
     body += struct.pack("<II", len(tensors), len(cases))
