@@ -7,7 +7,7 @@
 #include "core/compress/linear_quantize.h"
 #include "core/io/error.h"
 #include "core/mil/dtype.h"
-#include "core/mil/tensor_values.h"
+#include "core/rewrite/const_tensor.h"
 #include "core/rewrite/quantized_op.h"
 
 namespace mlpress::rewrite {
@@ -81,16 +81,14 @@ void check_linear_quantizer_target(const config::OpLinearQuantizerConfig& config
   }
 }
 
-std::optional<spec::Operation> quantize_const(const spec::Operation& const_op,
-                                              const config::OpLinearQuantizerConfig& config,
-                                              const config::ChannelAxes& axes,
-                                              const ConstContext& context, WeightOutcome& outcome) {
-  const spec::Value& val = const_op.attributes().at("val");
-  const mil::TensorShape shape = mil::tensor_shape_of(val.type(), context.where);
+std::optional<Replacement> quantize_const(const spec::Operation& const_op,
+                                          const config::OpLinearQuantizerConfig& config,
+                                          const config::ChannelAxes& axes,
+                                          const ConstContext& context, WeightOutcome& outcome) {
   check_linear_quantizer_target(config, context.opset_version, context.where);
-
-  const std::vector<std::byte> bytes =
-      mil::read_tensor_bytes(val, shape, *context.blobs, context.where);
+  const ConstTensor weight = read_const_tensor(const_op, *context.blobs, context.where);
+  const mil::TensorShape& shape = weight.shape;
+  const std::vector<std::byte>& bytes = weight.bytes;
   if (shape.dtype == spec::INT8 || shape.dtype == spec::UINT8) {
     if (integer_const_is_mask(bytes, shape.dtype)) {
       outcome.reason =
@@ -103,18 +101,7 @@ std::optional<spec::Operation> quantize_const(const spec::Operation& const_op,
                 mil::dtype_name(shape.dtype) + " weight; exclude it with op_name_configs[\"" +
                 outcome.op_name + "\"]: null");
   }
-  std::vector<uint16_t> fp16;
-  std::vector<float> fp32;
-  std::optional<compress::TensorView> view;
-  if (shape.dtype == spec::FLOAT16) {
-    fp16.resize(bytes.size() / 2);
-    std::memcpy(fp16.data(), bytes.data(), bytes.size());
-    view = compress::TensorView::fp16(fp16, shape.dims);
-  } else {
-    fp32.resize(bytes.size() / 4);
-    std::memcpy(fp32.data(), bytes.data(), bytes.size());
-    view = compress::TensorView::fp32(fp32, shape.dims);
-  }
+  const compress::TensorView& view = *weight.view;
 
   auto blocks = compress::infer_block_sizes(shape.dims, granularity_request(config),
                                             compress_axes(axes, shape.dims.size()));
@@ -128,7 +115,7 @@ std::optional<spec::Operation> quantize_const(const spec::Operation& const_op,
                                             : compress::QuantMode::kLinearSymmetric;
   quant_spec.dtype = quant_dtype(config.dtype);
   quant_spec.block_sizes = std::get<std::vector<uint64_t>>(blocks);
-  auto quantized = compress::quantize_linear(*view, quant_spec);
+  auto quantized = compress::quantize_linear(view, quant_spec);
   if (auto* skip = std::get_if<compress::QuantSkip>(&quantized)) {
     if (compress::is_hard_error(skip->reason)) throw Error(context.where + ": " + skip->message);
     outcome.reason = skip->message;
@@ -136,24 +123,25 @@ std::optional<spec::Operation> quantize_const(const spec::Operation& const_op,
   }
   const auto& result = std::get<compress::LinearQuantResult>(quantized);
 
-  const std::string file_name =
-      val.has_blobfilevalue() ? val.blobfilevalue().filename() : "@model_path/weights/weight.bin";
-  const std::string file = context.blobs->output_path_for(file_name);
+  const std::string file = context.blobs->output_path_for(weight.file_name);
   uint64_t stored = 0;
   auto append = [&](blob::BlobDType dtype, std::span<const std::byte> data, uint64_t padding) {
     stored += data.size();
     return context.relocator->append_new(file, dtype, data, padding);
   };
   spec::Operation op =
-      quantized_op(result, shape, context.new_name, context.opset_version, file_name, append);
+      quantized_op(result, shape, context.unique_name(context.const_name + "_quantized"),
+                   context.opset_version, weight.file_name, append);
 
-  const auto metrics = compress::compute_error_metrics(*view, compress::dequantize_linear(result));
+  const auto metrics = compress::compute_error_metrics(view, compress::dequantize_linear(result));
   outcome.compressed = true;
   outcome.op_type = op.type();
   outcome.stored_bytes = stored;
   outcome.snr_db = metrics.snr_db;
   outcome.cosine = metrics.cosine;
-  return op;
+  Replacement ops;
+  ops.push_back(std::move(op));
+  return ops;
 }
 
 }  // namespace mlpress::rewrite

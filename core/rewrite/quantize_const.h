@@ -1,8 +1,10 @@
 #pragma once
 // linear_quantize_weights for one const op: reads its values (the one weight in memory),
 // quantizes them, and builds the replacement constexpr op, or says why the const stays dense.
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "MIL.pb.h"
 #include "core/config/resolve.h"
@@ -13,19 +15,24 @@
 namespace mlpress::rewrite {
 
 struct ConstContext {
-  std::string where;      // names the model file, function and op for messages
-  int opset_version = 0;  // 6 for CoreML6 ...
-  std::string new_name;   // op and output var name of the replacement
+  std::string where;       // names the model file, function and op for messages
+  int opset_version = 0;   // 6 for CoreML6 ...
+  std::string const_name;  // the const op's name, the stem of the new ops' names
+  // A name not yet used in the function, made from `base` (coremltools' suffixes are kept).
+  std::function<std::string(const std::string& base)> unique_name;
   mil::BlobFiles* blobs = nullptr;
   BlobRelocator* relocator = nullptr;
 };
 
+// The ops replacing a const, in program order; consumers bind to the last one's output.
+using Replacement = std::vector<CoreML::Specification::MILSpec::Operation>;
+
 // Throws (coremltools' hard errors, e.g. int4 before iOS18 or an int8 const of range >= 2);
 // returns nullopt with `outcome.reason` set when the weight is skipped.
-std::optional<CoreML::Specification::MILSpec::Operation> quantize_const(
-    const CoreML::Specification::MILSpec::Operation& const_op,
-    const config::OpLinearQuantizerConfig& config, const config::ChannelAxes& axes,
-    const ConstContext& context, WeightOutcome& outcome);
+std::optional<Replacement> quantize_const(const CoreML::Specification::MILSpec::Operation& const_op,
+                                          const config::OpLinearQuantizerConfig& config,
+                                          const config::ChannelAxes& axes,
+                                          const ConstContext& context, WeightOutcome& outcome);
 
 // The target rules of COMPRESSION.md §3.7, checked before any output is written.
 void check_linear_quantizer_target(const config::OpLinearQuantizerConfig& config, int opset_version,

@@ -19,6 +19,7 @@
 #include "core/package/package_reader.h"
 #include "core/package/package_writer.h"
 #include "core/rewrite/blob_relocator.h"
+#include "core/rewrite/palettize_const.h"
 #include "core/rewrite/quantize_const.h"
 
 namespace mlpress {
@@ -90,7 +91,7 @@ void collect_names(const spec::Block& block, std::set<std::string>& names) {
 }
 
 struct Decision {
-  config::OpLinearQuantizerConfig config;
+  config::OpConfig config;
   config::ChannelAxes axes;
   size_t outcome = 0;  // index into the report's weights
 };
@@ -137,11 +138,16 @@ class ProgramRewriter {
       }
       const auto& resolved = std::get<config::Resolved>(resolution);
       outcome.config_from = resolved.source.describe();
-      const auto* linear = std::get_if<config::OpLinearQuantizerConfig>(&resolved.config);
-      if (!linear) throw Error(origin_ + ": only linear quantization is supported so far");
       FunctionContext& fn = function(weight.function);
-      rewrite::check_linear_quantizer_target(*linear, fn.opset, where(fn, weight.op_name, "const"));
-      fn.decisions[weight.name] = {*linear, resolved.axes, report_.weights.size()};
+      const std::string at = where(fn, weight.op_name, "const");
+      if (const auto* linear = std::get_if<config::OpLinearQuantizerConfig>(&resolved.config)) {
+        rewrite::check_linear_quantizer_target(*linear, fn.opset, at);
+      } else if (const auto* palette = std::get_if<config::OpPalettizerConfig>(&resolved.config)) {
+        rewrite::check_palettizer_target(*palette, fn.opset, at);
+      } else {
+        throw Error(at + ": pruning is not supported yet");
+      }
+      fn.decisions[weight.name] = {resolved.config, resolved.axes, report_.weights.size()};
       report_.weights.push_back(std::move(outcome));
     }
   }
@@ -212,13 +218,17 @@ class ProgramRewriter {
     mil::for_each_attribute_value(
         *block.mutable_attributes(), origin_ + ": function \"" + fn.name + "\" block",
         [&](spec::Value& value, const std::string& at) { relocator_.relocate(value, at); });
+    // The ops are moved into a new list, so that a const can be replaced by several ops.
+    google::protobuf::RepeatedPtrField<spec::Operation> out;
+    out.Reserve(block.operations_size());
     for (auto& op : *block.mutable_operations()) {
       rename_bindings(op, fn);
       const std::string name = mil::op_name(op);
       const std::string op_where = where(fn, name, op.type());
       if (op.type() == "const" && op.outputs_size() == 1) {
         auto decision = fn.decisions.find(op.outputs(0).name());
-        if (decision != fn.decisions.end() && replace_const(op, decision->second, fn, op_where)) {
+        if (decision != fn.decisions.end() &&
+            replace_const(op, decision->second, fn, op_where, out)) {
           continue;
         }
       }
@@ -226,27 +236,38 @@ class ProgramRewriter {
         relocator_.relocate(value, at);
       });
       for (auto& nested : *op.mutable_blocks()) walk_block(nested, fn);
+      out.Add(std::move(op));
     }
+    block.mutable_operations()->Swap(&out);
     for (auto& output : *block.mutable_outputs()) {
       auto it = fn.renamed.find(output);
       if (it != fn.renamed.end()) output = it->second;
     }
   }
 
+  // Appends the const's replacement ops to `out`; false when the const stays as it is.
   bool replace_const(spec::Operation& op, const Decision& decision, FunctionContext& fn,
-                     const std::string& op_where) {
+                     const std::string& op_where,
+                     google::protobuf::RepeatedPtrField<spec::Operation>& out) {
     WeightOutcome& outcome = report_.weights[decision.outcome];
     rewrite::ConstContext context;
     context.where = op_where;
     context.opset_version = fn.opset;
-    context.new_name = unique_name(fn, mil::op_name(op) + "_quantized");
+    context.const_name = mil::op_name(op);
+    context.unique_name = [&](const std::string& base) { return unique_name(fn, base); };
     context.blobs = &blobs_;
     context.relocator = &relocator_;
-    auto replacement =
-        rewrite::quantize_const(op, decision.config, decision.axes, context, outcome);
+    std::optional<rewrite::Replacement> replacement;
+    if (const auto* linear = std::get_if<config::OpLinearQuantizerConfig>(&decision.config)) {
+      replacement = rewrite::quantize_const(op, *linear, decision.axes, context, outcome);
+    } else {
+      replacement =
+          rewrite::palettize_const(op, std::get<config::OpPalettizerConfig>(decision.config),
+                                   decision.axes, context, outcome);
+    }
     if (!replacement) return false;
-    fn.renamed[op.outputs(0).name()] = context.new_name;
-    op = std::move(*replacement);
+    fn.renamed[op.outputs(0).name()] = replacement->back().outputs(0).name();
+    for (auto& new_op : *replacement) out.Add(std::move(new_op));
     return true;
   }
 
@@ -264,9 +285,7 @@ void check_steps(const RewriteOptions& options) {
   }
   for (const auto& step : options.steps) {
     config::check_config_for(step.config, step.api);
-    if (step.api != config::Api::linear_quantize_weights) {
-      throw Error("palettize_weights and prune_weights are not supported yet");
-    }
+    if (step.api == config::Api::prune_weights) throw Error("prune_weights is not supported yet");
   }
 }
 

@@ -6,15 +6,14 @@ coremltools raises, mlpress must refuse with an error."""
 from __future__ import annotations
 
 import itertools
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 import fixtures
 import harness
+import parity
 import pkg
 
 # Fixtures coremltools can compress (it refuses pipelines and multi-function models).
@@ -78,52 +77,6 @@ def _params() -> list:
     return params
 
 
-def _reference(src: Path, cfg: dict, out: Path):
-    """coremltools' result for `cfg` on `src`: the saved package, or the exception it raised."""
-    import coremltools as ct
-    model = ct.models.MLModel(str(src), skip_model_load=True)
-    config = ct.optimize.coreml.OptimizationConfig.from_dict(cfg)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            compressed = ct.optimize.coreml.linear_quantize_weights(model, config)
-    except Exception as error:  # noqa: BLE001 - any refusal is a refusal
-        return error
-    compressed.save(str(out))
-    return out
-
-
-def _walk(block):
-    for op in block.operations:
-        yield op
-        for inner in getattr(op, "blocks", []):
-            yield from _walk(inner)
-
-
-def _constexprs(package: Path) -> dict[str, dict]:
-    """Every constexpr op by output name: type, parameters (dtype, shape) and decoded value."""
-    import coremltools as ct
-    from coremltools.converters.mil.frontend.milproto import load as milproto
-    from coremltools.converters.mil.mil import types
-    model = ct.models.MLModel(str(package), skip_model_load=True)
-    spec = model.get_spec()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        prog = milproto.load(spec, spec.specificationVersion, model.weights_dir)
-    found = {"spec_version": spec.specificationVersion}
-    for fname, function in prog.functions.items():
-        for op in _walk(function):
-            if not op.op_type.startswith("constexpr_"):
-                continue
-            params = {name: (types.builtin_to_string(var.dtype), tuple(var.shape))
-                      for name, var in op.inputs.items() if var is not None}
-            value = op.materialized_val_inference()
-            found[f"{fname}/{op.outputs[0].name}"] = {
-                "type": op.op_type, "params": params, "value": np.asarray(value),
-                "opset": function.opset_version}
-    return found
-
-
 REAL_CONFIGS = [
     ("int8-per-channel", {"config_type": "OpLinearQuantizerConfig",
                           "global_config": {"dtype": "int8", "weight_threshold": 1000}}),
@@ -154,22 +107,13 @@ def test_linear_quantize_matches_coremltools(fixture, cfg, fixture_dir, mlpress,
 
 def _check_against_coremltools(given: Path, src: Path, cfg: dict, tmp_path: Path) -> None:
     """mlpress on `given` and coremltools on `src` (the same package as a directory)."""
-    ref = _reference(src, cfg, tmp_path / "ref.mlpackage")
-    config_file = tmp_path / "config.yaml"
-    config_file.write_text(yaml.safe_dump(cfg))
-    out = tmp_path / "out.mlpackage"
-    run = harness.run_mlpress("compress", given, out, "--config", config_file)
-    if isinstance(ref, Exception):
-        assert run.returncode == 1, (f"coremltools raised {ref!r} but mlpress succeeded\n"
-                                     + harness.describe_run(run))
-        assert "mlpress: error: " in run.stderr
-        assert not out.exists()
+    ref, out = parity.run_both("linear_quantize_weights", given, src, cfg, tmp_path)
+    if out is None:
         return
-    assert run.returncode == 0, harness.describe_run(run)
-    expected = _constexprs(ref)
-    actual = _constexprs(out)
-    assert sorted(actual) == sorted(expected), "different weights were compressed"
+    expected = parity.constexprs(ref)
+    actual = parity.constexprs(out)
     assert actual.pop("spec_version") == expected.pop("spec_version"), "specification versions differ"
+    assert sorted(actual) == sorted(expected), "different weights were compressed"
     for name, want in expected.items():
         got = actual[name]
         assert got["type"] == want["type"], name

@@ -1,0 +1,22 @@
+#pragma once
+// palettize_weights for one const op: reads its values, palettizes them, and builds the
+// replacement ops as coremltools writes them (COMPRESSION.md §4.7–4.9, FORMAT.md §6.3, §6.6,
+// §6.10), or says why the const stays dense.
+#include <optional>
+#include <string>
+
+#include "core/config/resolve.h"
+#include "core/rewrite/quantize_const.h"
+
+namespace mlpress::rewrite {
+
+// The target rules that can be checked before clustering (§4.9); throws naming `where`.
+void check_palettizer_target(const config::OpPalettizerConfig& config, int opset_version,
+                             const std::string& where);
+
+std::optional<Replacement> palettize_const(
+    const CoreML::Specification::MILSpec::Operation& const_op,
+    const config::OpPalettizerConfig& config, const config::ChannelAxes& axes,
+    const ConstContext& context, WeightOutcome& outcome);
+
+}  // namespace mlpress::rewrite
