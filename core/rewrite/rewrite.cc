@@ -20,6 +20,7 @@
 #include "core/package/package_writer.h"
 #include "core/rewrite/blob_relocator.h"
 #include "core/rewrite/palettize_const.h"
+#include "core/rewrite/prune_const.h"
 #include "core/rewrite/quantize_const.h"
 
 namespace mlpress {
@@ -144,8 +145,6 @@ class ProgramRewriter {
         rewrite::check_linear_quantizer_target(*linear, fn.opset, at);
       } else if (const auto* palette = std::get_if<config::OpPalettizerConfig>(&resolved.config)) {
         rewrite::check_palettizer_target(*palette, fn.opset, at);
-      } else {
-        throw Error(at + ": pruning is not supported yet");
       }
       fn.decisions[weight.name] = {resolved.config, resolved.axes, report_.weights.size()};
       report_.weights.push_back(std::move(outcome));
@@ -260,10 +259,14 @@ class ProgramRewriter {
     std::optional<rewrite::Replacement> replacement;
     if (const auto* linear = std::get_if<config::OpLinearQuantizerConfig>(&decision.config)) {
       replacement = rewrite::quantize_const(op, *linear, decision.axes, context, outcome);
+    } else if (const auto* palette = std::get_if<config::OpPalettizerConfig>(&decision.config)) {
+      replacement = rewrite::palettize_const(op, *palette, decision.axes, context, outcome);
+    } else if (const auto* threshold =
+                   std::get_if<config::OpThresholdPrunerConfig>(&decision.config)) {
+      replacement = rewrite::prune_const(op, *threshold, context, outcome);
     } else {
-      replacement =
-          rewrite::palettize_const(op, std::get<config::OpPalettizerConfig>(decision.config),
-                                   decision.axes, context, outcome);
+      replacement = rewrite::prune_const(
+          op, std::get<config::OpMagnitudePrunerConfig>(decision.config), context, outcome);
     }
     if (!replacement) return false;
     fn.renamed[op.outputs(0).name()] = replacement->back().outputs(0).name();
@@ -285,7 +288,6 @@ void check_steps(const RewriteOptions& options) {
   }
   for (const auto& step : options.steps) {
     config::check_config_for(step.config, step.api);
-    if (step.api == config::Api::prune_weights) throw Error("prune_weights is not supported yet");
   }
 }
 
