@@ -19,13 +19,20 @@ constexpr const char* kUsage = R"(usage:
   mlpress inspect PACKAGE [--json] [--all] [--weight-threshold N]
       Describe a .mlpackage (folder or .zip): model summary and every weight. The table
       leaves out constants of fewer than 10 elements unless --all is given; --json has all.
-  mlpress compress IN OUT [--config FILE | --quantize DTYPE [--mode M] [--granularity G]
-                   [--block-size N|N,N,..] [--weight-threshold N]] [--json]
+  mlpress compress IN OUT [--config FILE | SHORTHAND] [--json]
       Write IN to OUT (OUT ending in .zip: a zipped package; .mlpackage: a folder) with a
-      fresh weight.bin, compressing the weights the config selects. --config takes a
-      coremltools OptimizationConfig as YAML or JSON (config_type picks the call);
-      --quantize int8|uint8|int4|uint4 is linear_quantize_weights with the given options.
-      Without either, the rewrite is lossless. IN is never modified.
+      fresh weight.bin, compressing the weights a coremltools OptimizationConfig selects.
+      --config FILE   the config as YAML or JSON (its config_type picks the call)
+      SHORTHAND, one of:
+        --quantize int8|uint8|int4|uint4 [--mode linear|linear_symmetric]
+                   [--granularity per_tensor|per_channel|per_block] [--block-size N|N,N,..]
+        --palettize 1|2|3|4|6|8|unique [--mode kmeans|uniform]
+                   [--granularity per_grouped_channel --group-size N [--channel-axis A]]
+                   [--cluster-dim D] [--per-channel-scale]
+        --prune SPARSITY [--block-size N --dim D] | --prune 0 --n-m N,M [--dim D]
+        and for all: [--weight-threshold N]
+      Without a config the rewrite is lossless. Every weight left dense is listed with why.
+      IN is never modified.
   mlpress --help | --version
 )";
 
