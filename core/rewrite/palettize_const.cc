@@ -220,12 +220,8 @@ std::optional<Replacement> palettize_const(const spec::Operation& const_op,
                 kAdvice);
   }
 
-  const std::string file = context.blobs->output_path_for(weight.file_name);
-  uint64_t stored = 0;
-  auto append = [&](blob::BlobDType dtype, std::span<const std::byte> data, uint64_t padding) {
-    stored += data.size();
-    return context.relocator->append_new(file, dtype, data, padding);
-  };
+  PayloadSink payloads(context, weight.file_name);
+  const mil::BlobAppender append = payloads.appender();
   Replacement ops;
   if (context.opset_version < 8) {
     ops.push_back(lut_to_dense_ios16(result, weight.shape,
@@ -238,11 +234,7 @@ std::optional<Replacement> palettize_const(const spec::Operation& const_op,
         result, weight.shape, context.unique_name(context.const_name + "_palettized"),
         weight.file_name, append, "", float_bytes(result.lut_fp16, result.lut_fp32)));
   }
-  outcome.compressed = true;
-  outcome.op_type = ops.back().type();
-  outcome.stored_bytes = stored;
-  outcome.snr_db = result.metrics.snr_db;
-  outcome.cosine = result.metrics.cosine;
+  record_compressed(outcome, ops, payloads.stored_bytes(), result.metrics);
   return ops;
 }
 

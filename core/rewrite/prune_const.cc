@@ -75,21 +75,13 @@ std::optional<Replacement> prune_const(const spec::Operation& const_op, const Pr
     return std::nullopt;
   }
   const auto& result = std::get<compress::PruneResult>(pruned);
-  const std::string file = context.blobs->output_path_for(weight.file_name);
-  uint64_t stored = 0;
-  auto append = [&](blob::BlobDType dtype, std::span<const std::byte> data, uint64_t padding) {
-    stored += data.size();
-    return context.relocator->append_new(file, dtype, data, padding);
-  };
+  PayloadSink payloads(context, weight.file_name);
+  const mil::BlobAppender append = payloads.appender();
   Replacement ops;
   ops.push_back(sparse_to_dense(result, weight.shape,
                                 context.unique_name(context.const_name + "_sparsified"),
                                 context.opset_version, weight.file_name, append));
-  outcome.compressed = true;
-  outcome.op_type = ops.back().type();
-  outcome.stored_bytes = stored;
-  outcome.snr_db = result.error.snr_db;
-  outcome.cosine = result.error.cosine;
+  record_compressed(outcome, ops, payloads.stored_bytes(), result.error);
   return ops;
 }
 

@@ -123,24 +123,16 @@ std::optional<Replacement> quantize_const(const spec::Operation& const_op,
   }
   const auto& result = std::get<compress::LinearQuantResult>(quantized);
 
-  const std::string file = context.blobs->output_path_for(weight.file_name);
-  uint64_t stored = 0;
-  auto append = [&](blob::BlobDType dtype, std::span<const std::byte> data, uint64_t padding) {
-    stored += data.size();
-    return context.relocator->append_new(file, dtype, data, padding);
-  };
+  PayloadSink payloads(context, weight.file_name);
+  const mil::BlobAppender append = payloads.appender();
   spec::Operation op =
       quantized_op(result, shape, context.unique_name(context.const_name + "_quantized"),
                    context.opset_version, weight.file_name, append);
 
   const auto metrics = compress::compute_error_metrics(view, compress::dequantize_linear(result));
-  outcome.compressed = true;
-  outcome.op_type = op.type();
-  outcome.stored_bytes = stored;
-  outcome.snr_db = metrics.snr_db;
-  outcome.cosine = metrics.cosine;
   Replacement ops;
   ops.push_back(std::move(op));
+  record_compressed(outcome, ops, payloads.stored_bytes(), metrics);
   return ops;
 }
 

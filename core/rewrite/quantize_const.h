@@ -1,7 +1,6 @@
 #pragma once
 // linear_quantize_weights for one const op: reads its values (the one weight in memory),
 // quantizes them, and builds the replacement constexpr op, or says why the const stays dense.
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,23 +8,9 @@
 #include "MIL.pb.h"
 #include "core/config/resolve.h"
 #include "core/mil/blob_files.h"
-#include "core/rewrite/blob_relocator.h"
-#include "core/rewrite/rewrite.h"
+#include "core/rewrite/const_context.h"
 
 namespace mlpress::rewrite {
-
-struct ConstContext {
-  std::string where;       // names the model file, function and op for messages
-  int opset_version = 0;   // 6 for CoreML6 ...
-  std::string const_name;  // the const op's name, the stem of the new ops' names
-  // A name not yet used in the function, made from `base` (coremltools' suffixes are kept).
-  std::function<std::string(const std::string& base)> unique_name;
-  mil::BlobFiles* blobs = nullptr;
-  BlobRelocator* relocator = nullptr;
-};
-
-// The ops replacing a const, in program order; consumers bind to the last one's output.
-using Replacement = std::vector<CoreML::Specification::MILSpec::Operation>;
 
 // Throws (coremltools' hard errors, e.g. int4 before iOS18 or an int8 const of range >= 2);
 // returns nullopt with `outcome.reason` set when the weight is skipped.

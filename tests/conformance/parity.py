@@ -103,3 +103,18 @@ def decompressed(package: Path, out: Path) -> dict[str, np.ndarray]:
                                                                           skip_model_load=True))
     model.save(str(out))
     return const_values(out)
+
+
+def assert_same_constexprs(ref: Path, out: Path) -> None:
+    """The same constexpr ops (names, types, parameter dtypes and shapes) decoding to exactly
+    the same values, and the same specification version."""
+    expected, actual = constexprs(ref), constexprs(out)
+    assert actual.pop("spec_version") == expected.pop("spec_version"), "specification versions differ"
+    assert sorted(actual) == sorted(expected), "different weights were compressed"
+    for name, want in expected.items():
+        got = actual[name]
+        assert got["type"] == want["type"], name
+        assert got["params"] == want["params"], name
+        assert got["value"].dtype == want["value"].dtype, name
+        assert np.array_equal(got["value"], want["value"], equal_nan=True), (
+            f"{name}: decoded values differ in {int(np.sum(got['value'] != want['value']))} places")

@@ -110,15 +110,4 @@ def _check_against_coremltools(given: Path, src: Path, cfg: dict, tmp_path: Path
     ref, out = parity.run_both("linear_quantize_weights", given, src, cfg, tmp_path)
     if out is None:
         return
-    expected = parity.constexprs(ref)
-    actual = parity.constexprs(out)
-    assert actual.pop("spec_version") == expected.pop("spec_version"), "specification versions differ"
-    assert sorted(actual) == sorted(expected), "different weights were compressed"
-    for name, want in expected.items():
-        got = actual[name]
-        assert got["type"] == want["type"], name
-        assert got["params"] == want["params"], name
-        assert got["value"].dtype == want["value"].dtype, name
-        assert np.array_equal(got["value"], want["value"], equal_nan=True), (
-            f"{name}: decoded values differ in "
-            f"{int(np.sum(got['value'] != want['value']))} places")
+    parity.assert_same_constexprs(ref, out)

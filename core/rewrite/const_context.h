@@ -1,0 +1,63 @@
+#pragma once
+// What every const compressor (quantize_const, palettize_const, prune_const) gets from the
+// rewrite, and the small pieces they share: where new payloads go and how a compressed weight
+// is reported.
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "MIL.pb.h"
+#include "core/compress/error_metrics.h"
+#include "core/mil/blob_files.h"
+#include "core/mil/tensor_builder.h"
+#include "core/rewrite/blob_relocator.h"
+#include "core/rewrite/rewrite.h"
+
+namespace mlpress::rewrite {
+
+struct ConstContext {
+  std::string where;       // names the model file, function and op for messages
+  int opset_version = 0;   // 6 for CoreML6 ...
+  std::string const_name;  // the const op's name, the stem of the new ops' names
+  // A name not yet used in the function, made from `base` (coremltools' suffixes are kept).
+  std::function<std::string(const std::string& base)> unique_name;
+  mil::BlobFiles* blobs = nullptr;
+  BlobRelocator* relocator = nullptr;
+};
+
+// The ops replacing a const, in program order; consumers bind to the last one's output.
+using Replacement = std::vector<CoreML::Specification::MILSpec::Operation>;
+
+// Appends a compressed weight's payloads to the output blob file its source lived in
+// (`file_name` as the program names it), counting the bytes written.
+class PayloadSink {
+ public:
+  PayloadSink(const ConstContext& context, const std::string& file_name)
+      : relocator_(*context.relocator), file_(context.blobs->output_path_for(file_name)) {}
+
+  mil::BlobAppender appender() {
+    return [this](blob::BlobDType dtype, std::span<const std::byte> data, uint64_t padding) {
+      stored_ += data.size();
+      return relocator_.append_new(file_, dtype, data, padding);
+    };
+  }
+  uint64_t stored_bytes() const { return stored_; }
+
+ private:
+  BlobRelocator& relocator_;
+  std::string file_;
+  uint64_t stored_ = 0;
+};
+
+inline void record_compressed(WeightOutcome& outcome, const Replacement& ops, uint64_t stored_bytes,
+                              const compress::ErrorMetrics& metrics) {
+  outcome.compressed = true;
+  outcome.op_type = ops.back().type();
+  outcome.stored_bytes = stored_bytes;
+  outcome.snr_db = metrics.snr_db;
+  outcome.cosine = metrics.cosine;
+}
+
+}  // namespace mlpress::rewrite
