@@ -5,7 +5,6 @@ raises, mlpress refuses."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import fixtures
