@@ -10,6 +10,7 @@
 
 #include "core/inspect/inspect.h"
 #include "core/io/error.h"
+#include "core/rewrite/decompress.h"
 #include "core/rewrite/report_json.h"
 #include "core/rewrite/rewrite.h"
 #include "core/rewrite/step_from_text.h"
@@ -87,6 +88,13 @@ std::string compress(const std::string& in_path, const std::string& out_path,
   });
 }
 
+// decompress(in, out): coremltools' decompress_weights. Returns the report as JSON text, the
+// same as `mlpress decompress --json` without its "output" field.
+std::string decompress(const std::string& in_path, const std::string& out_path) {
+  return guarded(
+      [&] { return mlpress::report_json(mlpress::decompress_package(in_path, out_path)).dump(); });
+}
+
 void throw_error_for_test(const std::string& message) {
   guarded([&] { throw mlpress::Error(message); });
 }
@@ -102,5 +110,6 @@ EMSCRIPTEN_BINDINGS(mlpress) {
   emscripten::function("inspect", &inspect_indented);  // inspect(path, indent)
   emscripten::function("rewrite", &rewrite);
   emscripten::function("compress", &compress);
+  emscripten::function("decompress", &decompress);
   emscripten::function("throwErrorForTest", &throw_error_for_test);
 }

@@ -10,6 +10,7 @@
 #include "core/cli/compress_options.h"
 #include "core/inspect/inspect.h"
 #include "core/io/error.h"
+#include "core/rewrite/decompress.h"
 #include "core/rewrite/report_json.h"
 #include "core/rewrite/rewrite.h"
 
@@ -33,6 +34,9 @@ constexpr const char* kUsage = R"(usage:
         and for all: [--weight-threshold N]
       Without a config the rewrite is lossless. Every weight left dense is listed with why.
       IN is never modified.
+  mlpress decompress IN OUT [--json]
+      Write IN to OUT with every constexpr_* op replaced by a plain const holding its
+      value (coremltools' decompress_weights). IN is never modified.
   mlpress --help | --version
 )";
 
@@ -108,6 +112,32 @@ int run_compress(const std::vector<std::string>& args) {
   return 0;
 }
 
+int run_decompress(const std::vector<std::string>& args) {
+  std::vector<std::string> paths;
+  bool json = false;
+  for (const auto& arg : args) {
+    if (arg == "--json") {
+      json = true;
+    } else if (arg.starts_with("--")) {
+      return usage_error("unknown option " + arg);
+    } else {
+      paths.push_back(arg);
+    }
+  }
+  if (paths.size() != 2) return usage_error("decompress takes IN and OUT");
+  const auto report = mlpress::decompress_package(paths[0], paths[1]);
+  if (json) {
+    nlohmann::json out = mlpress::report_json(report);
+    out["output"] = paths[1];
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "mlpress: wrote " << paths[1] << " (" << report.output_bytes << " bytes, "
+            << report.blobs_written << " blobs; " << report.weights.size()
+            << " consts decompressed)\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,6 +156,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "inspect") return run_inspect(args);
     if (command == "compress") return run_compress(args);
+    if (command == "decompress") return run_decompress(args);
     return usage_error("unknown command " + command);
   } catch (const std::exception& e) {
     std::cerr << "mlpress: error: " << e.what() << "\n";
