@@ -1,8 +1,11 @@
-// The mlpress page: file picking, the model summary, the weight table, rewrite and download.
-// All the work happens in worker.js; this module only talks to it and draws.
+// The mlpress page: file picking, the model summary, the weight table, the compression config,
+// compress and download. All the work happens in worker.js; this module only talks to it and
+// draws. The config text and its presets are handled by config.js.
 //
 // Everything taken from a model (names, metadata) is untrusted: it is only ever put into the
 // page as text (textContent), never as HTML.
+
+import { PRESETS, isBlank, opNameOverrides, outputName, setKeepDense } from './config.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,11 +26,19 @@ const ui = {
   weightCount: $('weight-count'),
   table: $('weight-table'),
   tbody: document.querySelector('#weight-table tbody'),
-  rewrite: $('rewrite'),
-  rewriteButton: $('rewrite-button'),
+  compress: $('compress'),
+  preset: $('preset'),
+  configText: $('config-text'),
+  configFile: $('config-file'),
+  configExport: $('config-export'),
+  compressButton: $('compress-button'),
+  compressActions: $('compress-actions'),
+  progress: $('progress'),
+  progressText: $('progress-text'),
   result: $('result'),
   resultText: $('result-text'),
   download: $('download-link'),
+  resultsBody: document.querySelector('#results-table tbody'),
   variant: $('variant'),
 };
 
@@ -98,7 +109,10 @@ function setStatus(text) {
   ui.status.textContent = text;
 }
 
-function showError(title, message) {
+// The alert box sits under the control that failed: the open section's, or the compress
+// section's (it is one element, moved).
+function showError(title, message, near = ui.status) {
+  if (ui.error.previousElementSibling !== near) near.after(ui.error);
   ui.errorTitle.textContent = title;
   ui.errorMessage.textContent = message;
   ui.error.hidden = false;
@@ -112,7 +126,11 @@ function updateControls() {
   const disabled = !ready || busy;
   ui.fileInput.disabled = disabled;
   ui.sampleButton.disabled = disabled;
-  ui.rewriteButton.disabled = disabled || !state;
+  ui.compressButton.disabled = disabled || !state;
+  ui.preset.disabled = busy;
+  ui.configFile.disabled = busy;
+  ui.configText.readOnly = busy;
+  for (const select of ui.tbody.querySelectorAll('select')) select.disabled = busy || isBlank(ui.configText.value);
   ui.dropzone.classList.toggle('disabled', disabled);
   document.body.classList.toggle('busy', busy);
 }
@@ -160,7 +178,7 @@ function failOpen(name, err) {
   state = null;
   ui.model.hidden = true;
   ui.weights.hidden = true;
-  ui.rewrite.hidden = true;
+  ui.compress.hidden = true;
   clearResult();
   setStatus('');
   showError(`Could not open “${name}”`, err.message);
@@ -173,7 +191,7 @@ function showModel({ name, size, report }) {
   renderWeights();
   ui.model.hidden = false;
   ui.weights.hidden = false;
-  ui.rewrite.hidden = false;
+  ui.compress.hidden = false;
   const t = report.totals;
   setStatus(`Opened ${name}: ${plural(t.weights, 'weight')}, ${formatBytes(t.dense_weight_bytes)} of weight data.`);
 }
@@ -186,8 +204,9 @@ ui.fileInput.addEventListener('change', () => {
 
 ui.sampleButton.addEventListener('click', () => openSample());
 ui.errorDismiss.addEventListener('click', () => {
+  const inCompress = ui.error.previousElementSibling === ui.compressActions;
   hideError();
-  ui.sampleButton.focus();
+  (inCompress && !ui.compressButton.disabled ? ui.compressButton : ui.sampleButton).focus();
 });
 
 // Dropping anywhere on the page opens the file; the browser must not navigate to it instead.
@@ -393,6 +412,11 @@ const compareBy = {
   compression: (a, b) => a.compression.localeCompare(b.compression),
 };
 
+// Weights that a config can compress: float constants not compressed already.
+function compressible(w) {
+  return /^(fp|bf)\d+$/.test(w.dtype) && !w.compression;
+}
+
 function compareArrays(a, b) {
   if (a.length !== b.length) return a.length - b.length;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
@@ -421,6 +445,7 @@ function visibleRows() {
 
 function renderWeights() {
   const rows = visibleRows();
+  const overrides = currentOverrides();
   const fragment = document.createDocumentFragment();
   for (const r of rows) {
     const tr = el('tr');
@@ -438,6 +463,7 @@ function renderWeights() {
       el('td', 'storage', r.storage),
       consumersCell(r.consumers),
       el('td', 'compression', r.compression || '—'),
+      overrideCell(r.weight, overrides),
     );
     fragment.append(tr);
   }
@@ -448,7 +474,7 @@ function renderWeights() {
   if (rows.length === 0) {
     const tr = el('tr', 'empty');
     const td = el('td', 'muted', 'No weights match.');
-    td.colSpan = 8;
+    td.colSpan = 9;
     tr.append(td);
     ui.tbody.append(tr);
   }
@@ -466,7 +492,61 @@ function consumersCell(consumers) {
   return td;
 }
 
-for (const th of ui.table.querySelectorAll('thead th')) {
+// The per-row choice: follow the config, or keep this op dense (an op_name_configs entry set to
+// null in the config text). An entry with its own config shows as such.
+function overrideCell(w, overrides) {
+  const td = el('td', 'override');
+  if (!compressible(w)) {
+    td.textContent = '—';
+    return td;
+  }
+  const select = el('select');
+  select.dataset.op = w.op_name;
+  select.setAttribute('aria-label', `When compressing ${w.op_name}`);
+  select.append(new Option('Use config', 'config'), new Option('Keep dense', 'dense'));
+  setOverrideSelect(select, overrides.get(w.op_name));
+  select.disabled = busy || isBlank(ui.configText.value);
+  td.append(select);
+  return td;
+}
+
+function setOverrideSelect(select, override) {
+  let custom = select.querySelector('option[value="custom"]');
+  if (override === 'custom' && !custom) {
+    custom = new Option('Own entry in config', 'custom');
+    select.append(custom);
+  } else if (override !== 'custom' && custom) {
+    custom.remove();
+  }
+  select.value = override || 'config';
+}
+
+function currentOverrides() {
+  return opNameOverrides(ui.configText.value);
+}
+
+// After the config text changed: the table's choices follow it.
+function syncOverrides() {
+  const overrides = currentOverrides();
+  for (const select of ui.tbody.querySelectorAll('select')) {
+    setOverrideSelect(select, overrides.get(select.dataset.op));
+    select.disabled = busy || isBlank(ui.configText.value);
+  }
+}
+
+ui.tbody.addEventListener('change', (event) => {
+  const select = event.target;
+  if (!(select instanceof HTMLSelectElement)) return;
+  try {
+    setConfigText(setKeepDense(ui.configText.value, select.dataset.op, select.value === 'dense'), { keepPreset: true });
+    hideError();
+  } catch (err) {
+    showError('Could not change the config', err.message, ui.compressActions);
+    syncOverrides();
+  }
+});
+
+for (const th of ui.table.querySelectorAll('thead th[data-key]')) {
   th.querySelector('button').addEventListener('click', () => {
     const key = th.dataset.key;
     if (sort.key === key) sort.dir = -sort.dir;
@@ -474,7 +554,7 @@ for (const th of ui.table.querySelectorAll('thead th')) {
       sort.key = key;
       sort.dir = 1;
     }
-    for (const other of ui.table.querySelectorAll('thead th')) {
+    for (const other of ui.table.querySelectorAll('thead th[data-key]')) {
       other.setAttribute('aria-sort', other === th ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none');
     }
     if (state) renderWeights();
@@ -485,40 +565,183 @@ ui.filter.addEventListener('input', () => state && renderWeights());
 ui.hideSmall.addEventListener('change', () => state && renderWeights());
 
 // ---------------------------------------------------------------------------------------------
-// Rewrite and download
+// The config: presets, the text, import and export
+
+let configTag = ''; // names the output: NAME-TAG.mlpackage.zip ('' = lossless, 'custom' = edited)
+
+function applyPreset(key) {
+  const preset = PRESETS[key];
+  if (!preset) return;
+  ui.configText.value = preset.text;
+  configTag = preset.tag;
+  showPreset(key);
+  syncOverrides();
+}
+
+function showPreset(key) {
+  const custom = ui.preset.querySelector('option[value="custom"]');
+  custom.hidden = key !== 'custom';
+  ui.preset.value = key;
+}
+
+// The text changed by hand, by an import or by the table's choices (keepPreset: the preset's
+// name still describes it, with a few ops left dense).
+function setConfigText(text, { keepPreset = false } = {}) {
+  if (ui.configText.value !== text) ui.configText.value = text;
+  if (!keepPreset) {
+    const match = Object.entries(PRESETS).find(([, p]) => p.text === text || (isBlank(text) && !p.text));
+    if (match) {
+      configTag = match[1].tag;
+      showPreset(match[0]);
+    } else {
+      configTag = 'custom';
+      showPreset('custom');
+    }
+  }
+  syncOverrides();
+}
+
+ui.preset.addEventListener('change', () => {
+  if (ui.preset.value !== 'custom') applyPreset(ui.preset.value);
+});
+
+ui.configText.addEventListener('input', () => setConfigText(ui.configText.value));
+
+const MAX_CONFIG_BYTES = 1 << 20;
+
+ui.configFile.addEventListener('change', async () => {
+  const file = ui.configFile.files[0];
+  ui.configFile.value = '';
+  if (!file) return;
+  hideError();
+  try {
+    if (file.size > MAX_CONFIG_BYTES) throw new Error(`${file.name} is ${formatBytes(file.size)}; a config is at most 1 MiB.`);
+    setConfigText(await file.text());
+    setStatus(`Imported the config ${file.name}.`);
+  } catch (err) {
+    showError(`Could not import “${file.name}”`, err.message, ui.compressActions);
+  }
+});
+
+ui.configExport.addEventListener('click', () => {
+  const stem = state ? outputName(state.name, '').replace(/\.mlpackage\.zip$/, '') : 'mlpress';
+  const name = `${stem}-${configTag || 'lossless'}.yaml`;
+  const url = URL.createObjectURL(new Blob([ui.configText.value], { type: 'application/yaml' }));
+  const a = el('a');
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  setStatus(`Exported the config as ${name}.`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Compress and download
 
 function clearResult() {
   ui.result.hidden = true;
   if (downloadUrl) URL.revokeObjectURL(downloadUrl);
   downloadUrl = null;
   ui.download.removeAttribute('href');
+  ui.resultsBody.replaceChildren();
 }
 
-ui.rewriteButton.addEventListener('click', () =>
-  run(`Rewriting ${state.name}…`, async () => {
+// An indeterminate bar with the elapsed time: the core reports no progress yet. The timer runs
+// on the page's thread, which stays free while the worker computes.
+let progressTimer = null;
+
+function startProgress(text) {
+  const started = performance.now();
+  const tick = () => {
+    ui.progressText.textContent = `${text} ${((performance.now() - started) / 1000).toFixed(1)} s`;
+  };
+  tick();
+  ui.progress.hidden = false;
+  progressTimer = setInterval(tick, 100);
+  return started;
+}
+
+function stopProgress() {
+  clearInterval(progressTimer);
+  progressTimer = null;
+  ui.progress.hidden = true;
+}
+
+ui.compressButton.addEventListener('click', () =>
+  run(`Compressing ${state.name}…`, async () => {
     clearResult();
+    const config = ui.configText.value;
+    const lossless = isBlank(config);
+    const name = outputName(state.name, lossless ? '' : configTag || 'custom');
+    const started = startProgress(lossless ? 'Rewriting…' : 'Compressing…');
     try {
-      const message = await call({ type: 'rewrite' });
-      const blob = new Blob([message.bytes], { type: 'application/zip' });
-      downloadUrl = URL.createObjectURL(blob);
-      ui.download.href = downloadUrl;
-      ui.download.download = message.name;
-      ui.download.textContent = `Download ${message.name}`;
-      const before = message.inputSize;
-      const after = blob.size;
-      const change = before > 0 ? ` (${formatSignedPercent((after - before) / before)})` : '';
-      ui.resultText.textContent =
-        `Done: ${formatBytes(before)} before, ${formatBytes(after)} after${change}; ` +
-        `${plural(message.result.blobsWritten, 'blob')} written to weight.bin.`;
-      ui.result.hidden = false;
-      setStatus(`Rewrote ${state.name}.`);
-      ui.download.focus();
+      const message = await call({ type: 'compress', config: lossless ? '' : config, name });
+      const seconds = (performance.now() - started) / 1000;
+      showResult(message, seconds, lossless);
     } catch (err) {
       setStatus('');
-      showError(`Could not rewrite “${state.name}”`, err.message);
+      showError(`Could not compress “${state.name}”`, err.message, ui.compressActions);
+    } finally {
+      stopProgress();
     }
   }),
 );
+
+function showResult({ name, bytes, inputSize, report }, seconds, lossless) {
+  const blob = new Blob([bytes], { type: 'application/zip' });
+  downloadUrl = URL.createObjectURL(blob);
+  ui.download.href = downloadUrl;
+  ui.download.download = name;
+  ui.download.textContent = `Download ${name}`;
+
+  const weights = report.weights;
+  const compressed = weights.filter((w) => w.compressed);
+  const dense = weights.reduce((sum, w) => sum + w.dense_bytes, 0);
+  const stored = weights.reduce((sum, w) => sum + (w.compressed ? w.stored_bytes : w.dense_bytes), 0);
+  const after = blob.size;
+  const change = inputSize > 0 ? ` (${formatSignedPercent((after - inputSize) / inputSize)})` : '';
+  ui.resultText.textContent =
+    `Done in ${seconds.toFixed(1)} s: ${formatBytes(inputSize)} before, ${formatBytes(after)} after${change}. ` +
+    (lossless
+      ? `Lossless rewrite: ${plural(report.blobs_written, 'blob')} written to weight.bin.`
+      : `${formatCount(compressed.length)} of ${plural(weights.length, 'weight')} compressed; ` +
+        `weight data ${formatBytes(dense)} → ${formatBytes(stored)}.`);
+
+  const fragment = document.createDocumentFragment();
+  for (const w of weights) {
+    const tr = el('tr', w.compressed ? 'compressed' : 'skipped');
+    tr.dataset.name = w.name;
+    tr.dataset.compressed = String(Boolean(w.compressed));
+    const nameCell = el('th', 'name');
+    nameCell.scope = 'row';
+    nameCell.append(el('code', null, w.name));
+    if (w.op_name !== w.name) nameCell.append(el('div', 'muted', `op ${w.op_name}`));
+    tr.append(
+      nameCell,
+      el('td', 'op-type', w.compressed ? w.op_type : 'kept dense'),
+      el('td', 'num', formatCount(w.dense_bytes)),
+      el('td', 'num', formatCount(w.compressed ? w.stored_bytes : w.dense_bytes)),
+      el('td', 'num', w.compressed ? formatDb(w.snr_db) : '—'),
+      el('td', 'num', w.compressed ? formatCosine(w.cosine) : '—'),
+      el('td', 'why', w.compressed ? `config from ${w.config_from}` : w.reason || ''),
+    );
+    fragment.append(tr);
+  }
+  if (weights.length === 0) {
+    const tr = el('tr', 'empty');
+    const td = el('td', 'muted', lossless ? 'A lossless rewrite compresses nothing: every weight is written as it was.' : 'The config selected no weights.');
+    td.colSpan = 7;
+    tr.append(td);
+    fragment.append(tr);
+  }
+  ui.resultsBody.replaceChildren(fragment);
+  ui.result.hidden = false;
+  setStatus(lossless ? `Rewrote ${state.name}.` : `Compressed ${state.name}.`);
+  ui.download.focus();
+}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -552,6 +775,17 @@ function formatBytes(n) {
   return `${value.toFixed(value < 10 ? 2 : 1)} ${units[i]} (${formatCount(n)} bytes)`;
 }
 
+function formatDb(x) {
+  if (x === null || x === undefined) return 'exact';
+  return x.toFixed(1);
+}
+
+function formatCosine(x) {
+  if (x === null || x === undefined) return '—';
+  if (x === 1) return '1';
+  return x.toFixed(6);
+}
+
 function formatPercent(x) {
   if (x === 0) return '0%';
   if (x === 1) return '100%';
@@ -566,4 +800,5 @@ function formatSignedPercent(x) {
   return '±0%';
 }
 
+applyPreset(ui.preset.value);
 updateControls();

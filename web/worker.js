@@ -4,10 +4,14 @@
 //   {id, type: 'open', file}          mount the File (WORKERFS, read lazily) and inspect it
 //   {id, type: 'open-url', url, name} fetch a same-origin file (the sample), then as 'open'
 //   {id, type: 'rewrite'}             rewrite the open package to MEMFS, send back the bytes
+//   {id, type: 'compress', config, name}  compress the open package with the config text
+//                                     (coremltools YAML/JSON, '' = lossless) into MEMFS as
+//                                     NAME, send back the bytes and the report
 // Messages out:
 //   {type: 'ready', variant}                          once the module is loaded
 //   {id, type: 'inspected', name, size, report}       report = the parsed inspect JSON
 //   {id, type: 'rewritten', name, bytes, result}      bytes = ArrayBuffer (transferred)
+//   {id, type: 'compressed', name, bytes, inputSize, report}  report = the parsed compress JSON
 //   {id, type: 'error', message, file}                any failure, message verbatim
 //   {type: 'fatal', message}                          the module could not be loaded
 
@@ -128,6 +132,21 @@ function rewrite() {
   };
 }
 
+function compress(config, requestedName) {
+  if (!current) throw new Error('No model is open.');
+  clearOutput();
+  // The output's name is also the zip's top folder: a flat name only.
+  const name = /^[^/\\]+\.mlpackage\.zip$/.test(requestedName || '') ? requestedName : outputName(current.name);
+  const outPath = `${OUT_DIR}/${name}`;
+  const report = JSON.parse(mod.compress(`${IN_DIR}/${current.name}`, outPath, config || ''));
+  const data = mod.FS.readFile(outPath); // a copy; free the MEMFS file at once
+  mod.FS.unlink(outPath);
+  return {
+    message: { type: 'compressed', name, inputSize: current.size, report, bytes: data.buffer },
+    transfer: [data.buffer],
+  };
+}
+
 async function fetchAsFile(url, name) {
   const target = new URL(url, self.location.href);
   if (target.origin !== self.location.origin) throw new Error(`Refusing to fetch ${url}: not this site.`);
@@ -159,6 +178,9 @@ async function handle(request) {
       self.postMessage({ id, ...open(file) });
     } else if (type === 'rewrite') {
       const { message, transfer } = rewrite();
+      self.postMessage({ id, ...message }, transfer);
+    } else if (type === 'compress') {
+      const { message, transfer } = compress(request.config, request.name);
       self.postMessage({ id, ...message }, transfer);
     } else {
       throw new Error(`Unknown request '${type}'.`);

@@ -1,7 +1,9 @@
 // End-to-end tests of the page: scripts/serve.mjs serves web/, build-wasm/ and sample/ on a
 // free local port; playwright-core drives Debian's /usr/bin/chromium (headless, fresh profile)
-// through opening the sample, the weight table, Rewrite and its download, a broken file, and
-// checks that every request the page makes stays on the local origin.
+// through opening the sample, the weight table, compressing with each preset (downloads and
+// result tables checked against `mlpress compress --config ... --json`), per-row overrides,
+// config import/export, errors (a broken file, a bad config, an iOS18-only preset), and checks
+// that every request the page makes stays on the local origin.
 //
 //   node --test tests/e2e/
 //
@@ -36,43 +38,6 @@ function nativeInspect(file) {
   const run = native(['inspect', file, '--json']);
   assert.equal(run.status, 0, `mlpress inspect ${file}: ${run.stderr}`);
   return JSON.parse(run.stdout.toString());
-}
-
-// A copy of zip bytes with, for every entry, the DOS time and date set to zero (local header
-// and central directory): the writer stamps entries with the current time. With `modes`, the
-// Unix permission bits of the central directory's external attributes are zeroed as well, and
-// the entries whose bits were not 0644/0755 are listed in `odd` ("name: mode").
-function zeroZipTimes(bytes, { modes = false } = {}) {
-  const buf = Buffer.from(bytes);
-  const eocdSig = 0x06054b50;
-  let eocd = buf.length - 22;
-  while (eocd >= 0 && buf.readUInt32LE(eocd) !== eocdSig) eocd--;
-  assert.ok(eocd >= 0, 'not a zip: no end of central directory');
-  const entries = buf.readUInt16LE(eocd + 10);
-  const odd = [];
-  let at = buf.readUInt32LE(eocd + 16);
-  for (let i = 0; i < entries; i++) {
-    assert.equal(buf.readUInt32LE(at), 0x02014b50, `central directory entry ${i}`);
-    const local = buf.readUInt32LE(at + 42);
-    assert.equal(buf.readUInt32LE(local), 0x04034b50, `local header ${i}`);
-    buf.writeUInt32LE(0, at + 12); // central: time, date
-    buf.writeUInt32LE(0, local + 10); // local: time, date
-    const nameLength = buf.readUInt16LE(at + 28);
-    if (modes) {
-      const attributes = buf.readUInt32LE(at + 38);
-      const mode = (attributes >>> 16) & 0o7777;
-      const name = buf.toString('utf8', at + 46, at + 46 + nameLength);
-      if (!name.endsWith('/') && mode !== 0o644) odd.push(`${name}: ${mode.toString(8)}`);
-      buf.writeUInt32LE((attributes & ~(0o7777 << 16)) >>> 0, at + 38);
-    }
-    at += 46 + nameLength + buf.readUInt16LE(at + 30) + buf.readUInt16LE(at + 32);
-  }
-  return Object.assign(buf, { odd });
-}
-
-// The weights of an inspect report without the report's own path.
-function weightsOf(report) {
-  return report.weights;
 }
 
 function startServer() {
@@ -235,40 +200,180 @@ describe('the mlpress page', () => {
     assert.deepEqual(counts, [...counts].sort((a, b) => b - a));
   });
 
-  test('Rewrite offers a download equal to `mlpress compress`', async (t) => {
+  // Compresses with what the page shows (preset or edited text), downloads, and compares with
+  // `mlpress compress SAMPLE OUT --config <the same text> --json`: the zip byte for byte, and
+  // the results table with the report (which weights were compressed, how, and which skipped).
+  async function compressAndCompare(t, expectedName) {
+    const config = await page.locator('#config-text').inputValue();
     const downloadPromise = page.waitForEvent('download');
-    await page.getByRole('button', { name: 'Rewrite' }).click();
+    await page.getByRole('button', { name: 'Compress', exact: true }).click();
     await page.locator('#result').waitFor();
-    const link = page.getByRole('link', { name: /^Download / });
-    await link.click();
+    await page.getByRole('link', { name: /^Download / }).click();
     const download = await downloadPromise;
-    assert.equal(download.suggestedFilename(), 'sample.mlpackage.zip');
-    const fromPage = path.join(tmp, 'page-out', 'sample.mlpackage.zip');
+    assert.equal(download.suggestedFilename(), expectedName);
+    const fromPage = path.join(tmp, 'page-out', expectedName);
     await download.saveAs(fromPage);
 
     // The zip's top folder is named after the output file: the same name on both sides.
-    const fromCli = path.join(tmp, 'cli-out', 'sample.mlpackage.zip');
-    fs.mkdirSync(path.dirname(fromCli), { recursive: true });
-    const run = native(['compress', SAMPLE, fromCli]);
+    const cliDir = path.join(tmp, 'cli-out');
+    fs.mkdirSync(cliDir, { recursive: true });
+    const fromCli = path.join(cliDir, expectedName);
+    const args = ['compress', SAMPLE, fromCli, '--json'];
+    if (config.trim()) {
+      const configFile = path.join(cliDir, `${expectedName}.yaml`);
+      fs.writeFileSync(configFile, config);
+      args.push('--config', configFile);
+    }
+    const run = native(args);
     assert.equal(run.status, 0, run.stderr);
+    const report = JSON.parse(run.stdout.toString());
 
     const pageBytes = fs.readFileSync(fromPage);
     const cliBytes = fs.readFileSync(fromCli);
-    assert.equal(pageBytes.length, cliBytes.length);
-    if (!zeroZipTimes(pageBytes).equals(zeroZipTimes(cliBytes))) {
-      // Known: in the browser the files reach the zip with mode 0666 (Emscripten's MEMFS has no
-      // umask), natively with 0644. Everything else must be identical.
-      const page = zeroZipTimes(pageBytes, { modes: true });
-      const cli = zeroZipTimes(cliBytes, { modes: true });
-      t.diagnostic(`zip differs from the CLI's in entry permissions: ${page.odd.join(', ')} (CLI: ${cli.odd.join(', ') || 'all 644'})`);
-      assert.ok(page.equals(cli), 'same zip, up to entry timestamps and permission bits');
-    }
-    assert.deepEqual(weightsOf(nativeInspect(fromPage)), weightsOf(nativeInspect(fromCli)));
+    assert.equal(pageBytes.length, cliBytes.length, 'zip sizes');
+    assert.ok(pageBytes.equals(cliBytes), `${expectedName}: the page's zip equals the CLI's byte for byte`);
+    assert.equal(report.output_bytes, cliBytes.length);
 
+    const rows = await page.locator('#results-table tbody tr[data-name]').evaluateAll((trs) =>
+      trs.map((tr) => ({
+        name: tr.dataset.name,
+        compressed: tr.dataset.compressed === 'true',
+        result: tr.children[1].textContent,
+        why: tr.children[6].textContent,
+      })),
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.compressed]),
+      report.weights.map((w) => [w.name, w.compressed]),
+    );
+    for (const [i, w] of report.weights.entries()) {
+      if (w.compressed) assert.equal(rows[i].result, w.op_type, w.name);
+      else assert.equal(rows[i].why, w.reason, w.name);
+    }
     const text = await page.locator('#result-text').innerText();
-    const inputSize = fs.statSync(SAMPLE).size;
-    assert.ok(text.includes(`${inputSize.toLocaleString('en-US')} bytes`), text);
+    assert.ok(text.includes(`${fs.statSync(SAMPLE).size.toLocaleString('en-US')} bytes`), text);
     assert.ok(text.includes(`${pageBytes.length.toLocaleString('en-US')} bytes`), text);
+    t.diagnostic(`${expectedName}: ${report.weights.filter((w) => w.compressed).length} of ${report.weights.length} weights compressed, ${cliBytes.length} bytes`);
+    return { report, rows };
+  }
+
+  test('the lossless preset rewrites exactly like `mlpress compress` without a config', async (t) => {
+    await page.getByLabel('Preset').selectOption({ label: 'none: lossless rewrite' });
+    assert.equal(await page.locator('#config-text').inputValue(), '');
+    const { report } = await compressAndCompare(t, 'sample.mlpackage.zip');
+    assert.ok(report.weights.every((w) => !w.compressed));
+  });
+
+  for (const [label, tag, opType] of [
+    ['int8 per-channel (iOS16+)', 'int8', 'constexpr_affine_dequantize'],
+    ['palettize 6-bit k-means', 'pal6', 'constexpr_lut_to_dense'],
+    ['palettize 4-bit k-means', 'pal4', 'constexpr_lut_to_dense'],
+    ['prune 50%', 'prune50', 'constexpr_sparse_to_dense'],
+  ]) {
+    test(`the preset “${label}” gives the CLI's zip and report`, async (t) => {
+      await page.getByLabel('Preset').selectOption({ label });
+      const config = await page.locator('#config-text').inputValue();
+      assert.ok(config.includes('config_type:'), config);
+      const { report } = await compressAndCompare(t, `sample-${tag}.mlpackage.zip`);
+      const compressed = report.weights.filter((w) => w.compressed);
+      assert.ok(compressed.length > 0, 'something was compressed');
+      for (const w of compressed) assert.equal(w.op_type, opType);
+      // SNR and cosine of the first compressed weight, as the page rounds them.
+      const row = page.locator(`#results-table tbody tr[data-name="${compressed[0].name}"] > *`);
+      const cells = await row.allInnerTexts();
+      assert.equal(cells[4], compressed[0].snr_db === null ? 'exact' : compressed[0].snr_db.toFixed(1));
+      assert.equal(cells[5], compressed[0].cosine.toFixed(6));
+    });
+  }
+
+  test('“Keep dense” in the weight table adds an op_name_configs entry, and back', async (t) => {
+    await page.getByLabel('Preset').selectOption({ label: 'int8 per-channel (iOS16+)' });
+    const preset = await page.locator('#config-text').inputValue();
+    const op = 'pointwise_weight_0_to_fp16';
+    await page.getByLabel(`When compressing ${op}`).selectOption({ label: 'Keep dense' });
+    const config = await page.locator('#config-text').inputValue();
+    assert.equal(config, `${preset}op_name_configs:\n  ${op}: null\n`);
+    assert.equal(await page.getByLabel('Preset').inputValue(), 'int8', 'still the preset');
+    const { rows } = await compressAndCompare(t, 'sample-int8.mlpackage.zip');
+    const row = rows.find((r) => r.name === op);
+    assert.equal(row.compressed, false);
+    assert.match(row.why, /op_name/);
+
+    // Editing the text by hand: the table follows, and the preset becomes "custom".
+    await page.locator('#config-text').fill(config.replace(`${op}: null`, `conv2_weight_0_to_fp16: null`));
+    assert.equal(await page.getByLabel('Preset').inputValue(), 'custom');
+    assert.equal(await page.getByLabel(`When compressing ${op}`).inputValue(), 'config');
+    assert.equal(await page.getByLabel('When compressing conv2_weight_0_to_fp16').inputValue(), 'dense');
+    await page.getByLabel('When compressing conv2_weight_0_to_fp16').selectOption({ label: 'Use config' });
+    assert.equal(await page.locator('#config-text').inputValue(), preset);
+    await compressAndCompare(t, 'sample-custom.mlpackage.zip');
+  });
+
+  test('Export config downloads the text; Import config loads a file', async () => {
+    await page.getByLabel('Preset').selectOption({ label: 'palettize 6-bit k-means' });
+    const text = await page.locator('#config-text').inputValue();
+    const downloadPromise = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export config' }).click();
+    const download = await downloadPromise;
+    assert.equal(download.suggestedFilename(), 'sample-pal6.yaml');
+    const saved = path.join(tmp, 'exported.yaml');
+    await download.saveAs(saved);
+    assert.equal(fs.readFileSync(saved, 'utf8'), text);
+
+    const json = JSON.stringify({
+      config_type: 'OpLinearQuantizerConfig',
+      global_config: { dtype: 'int8', granularity: 'per_channel', weight_threshold: 100 },
+      op_name_configs: { conv2_weight_0_to_fp16: null },
+    });
+    await page.locator('#config-file').setInputFiles({ name: 'mine.json', mimeType: 'application/json', buffer: Buffer.from(json) });
+    await page.locator('#status', { hasText: 'Imported the config mine.json' }).waitFor();
+    assert.equal(await page.locator('#config-text').inputValue(), json);
+    assert.equal(await page.getByLabel('Preset').inputValue(), 'custom');
+    assert.equal(await page.getByLabel('When compressing conv2_weight_0_to_fp16').inputValue(), 'dense');
+    // JSON stays JSON when the table changes it.
+    await page.getByLabel('When compressing pointwise_weight_0_to_fp16').selectOption({ label: 'Keep dense' });
+    const edited = JSON.parse(await page.locator('#config-text').inputValue());
+    assert.deepEqual(edited.op_name_configs, { conv2_weight_0_to_fp16: null, pointwise_weight_0_to_fp16: null });
+  });
+
+  test('a bad config (dtype int3) shows the core\'s error naming the field', async () => {
+    const config = 'config_type: OpLinearQuantizerConfig\nglobal_config:\n  dtype: int3\n';
+    await page.locator('#config-text').fill(config);
+    await page.getByRole('button', { name: 'Compress', exact: true }).click();
+    const error = page.getByRole('alert');
+    await error.waitFor();
+    assert.ok((await error.innerText()).includes('Could not compress “sample.mlpackage.zip”'));
+    const message = await page.locator('#error-message').innerText();
+    assert.match(message, /global_config/);
+    assert.match(message, /dtype int3/);
+    // The CLI's message for the same text, but for the config's name (a file there, "config" here).
+    const file = path.join(tmp, 'bad.yaml');
+    fs.writeFileSync(file, config);
+    const cli = native(['compress', SAMPLE, path.join(tmp, 'bad.mlpackage.zip'), '--config', file]);
+    assert.equal(cli.status, 1);
+    const cliMessage = cli.stderr.trim().replace(/^mlpress: error: /, '');
+    assert.equal(message.replace(/^config: /, ''), cliMessage.replace(`${file}: `, ''));
+    assert.ok(await page.locator('#result').isHidden());
+  });
+
+  test('the iOS18-only preset on the iOS16 sample shows coremltools\' reason', async () => {
+    await page.getByLabel('Preset').selectOption({ label: 'int4 per-block 32 (iOS18)' });
+    const config = await page.locator('#config-text').inputValue();
+    await page.getByRole('button', { name: 'Compress', exact: true }).click();
+    await page.getByRole('alert').waitFor();
+    const message = await page.locator('#error-message').innerText();
+    assert.match(message, /per_block quantization is supported since iOS18/);
+    const file = path.join(tmp, 'int4.yaml');
+    fs.writeFileSync(file, config);
+    const cli = native(['compress', SAMPLE, path.join(tmp, 'int4.mlpackage.zip'), '--config', file]);
+    assert.equal(cli.status, 1);
+    const cliMessage = cli.stderr.trim().replace(/^mlpress: error: /, '');
+    assert.equal(message, cliMessage.replaceAll(SAMPLE, 'sample.mlpackage.zip'));
+    // The page still works: the same model compresses with int8 at once.
+    await page.getByLabel('Preset').selectOption({ label: 'int8 per-channel (iOS16+)' });
+    await page.getByRole('button', { name: 'Compress', exact: true }).click();
+    await page.locator('#result').waitFor();
+    assert.ok(await page.getByRole('alert').isHidden());
   });
 
   test('a broken file shows an error naming it, and the page keeps working', async () => {
@@ -329,7 +434,9 @@ describe('the mlpress page', () => {
         await page.setViewportSize(viewport);
         await loadPage();
         await openSample();
-        await page.getByRole('button', { name: 'Rewrite' }).click();
+        await page.getByLabel('Preset').selectOption({ label: 'palettize 4-bit k-means' });
+        await page.getByLabel('When compressing conv2_weight_0_to_fp16').selectOption({ label: 'Keep dense' });
+        await page.getByRole('button', { name: 'Compress', exact: true }).click();
         await page.locator('#result').waitFor();
         const file = path.join(SHOTS, `${label}-${scheme}.png`);
         await page.screenshot({ path: file, fullPage: true });
@@ -343,6 +450,14 @@ describe('the mlpress page', () => {
     await page.locator('.open').screenshot({ path: path.join(SHOTS, 'error-dark.png') });
     await page.emulateMedia({ colorScheme: 'light' });
     await page.locator('.open').screenshot({ path: path.join(SHOTS, 'error-light.png') });
+    // The iOS18-only preset on the iOS16 sample, at phone width.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await openSample();
+    await page.getByLabel('Preset').selectOption({ label: 'int4 per-block 32 (iOS18)' });
+    await page.getByRole('button', { name: 'Compress', exact: true }).click();
+    await page.getByRole('alert').waitFor();
+    await page.locator('#compress').screenshot({ path: path.join(SHOTS, 'error-int4-phone-light.png') });
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   test('every request went to the local origin, with no console errors', () => {

@@ -1,0 +1,89 @@
+// Unit tests of web/config.js (the presets and the table's "keep dense" edits of the config
+// text), under Node.js without a browser:  node --test tests/e2e/config.test.mjs
+// The page's e2e test (page.test.mjs) checks the same edits through the UI and the CLI.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { PRESETS, opNameOverrides, outputName, setKeepDense } from '../../web/config.js';
+
+describe('web/config.js', () => {
+  test('the presets: labels, tags and config types', () => {
+    assert.deepEqual(
+      Object.values(PRESETS).map((p) => p.label),
+      [
+        'none: lossless rewrite',
+        'int8 per-channel (iOS16+)',
+        'int4 per-block 32 (iOS18)',
+        'palettize 6-bit k-means',
+        'palettize 4-bit k-means',
+        'prune 50%',
+      ],
+    );
+    assert.equal(PRESETS.lossless.text, '');
+    for (const p of Object.values(PRESETS).slice(1)) {
+      assert.match(p.text, /^config_type: Op\w+Config$/m);
+      assert.match(p.text, /^global_config:$/m);
+      assert.ok(p.text.endsWith('\n'));
+    }
+  });
+
+  test('YAML: keep dense appends an op_name_configs block, and removing it restores the text', () => {
+    const base = PRESETS.int8.text;
+    let text = setKeepDense(base, 'conv2_weight', true);
+    assert.equal(text, `${base}op_name_configs:\n  conv2_weight: null\n`);
+    text = setKeepDense(text, 'odd name: yes', true);
+    text = setKeepDense(text, 'null', true);
+    assert.equal(text, `${base}op_name_configs:\n  conv2_weight: null\n  "odd name: yes": null\n  "null": null\n`);
+    assert.deepEqual([...opNameOverrides(text)], [['conv2_weight', 'dense'], ['odd name: yes', 'dense'], ['null', 'dense']]);
+    assert.equal(setKeepDense(text, 'conv2_weight', true), text, 'idempotent');
+    for (const name of ['conv2_weight', 'odd name: yes', 'null']) text = setKeepDense(text, name, false);
+    assert.equal(text, base);
+    assert.equal(setKeepDense(base, 'nothing', false), base);
+  });
+
+  test('YAML: an existing block, own entries, comments and the following keys survive', () => {
+    const text = [
+      'config_type: OpLinearQuantizerConfig',
+      'op_name_configs:   # per op',
+      '    a:',
+      '      dtype: int8',
+      '    b: ~  # dense',
+      "    'c d': null",
+      '# a comment at the left',
+      'global_config:',
+      '  dtype: int8',
+      '',
+    ].join('\n');
+    assert.deepEqual([...opNameOverrides(text)], [['a', 'custom'], ['b', 'dense'], ['c d', 'dense']]);
+    const denseA = setKeepDense(text, 'a', true);
+    assert.equal(denseA, text.replace('    a:\n      dtype: int8\n', '    a: null\n'));
+    const added = setKeepDense(text, 'e', true);
+    assert.equal(added, text.replace("    'c d': null\n", "    'c d': null\n    e: null\n"));
+    let removed = text;
+    for (const name of ['a', 'b', 'c d']) removed = setKeepDense(removed, name, false);
+    assert.equal(removed, 'config_type: OpLinearQuantizerConfig\n# a comment at the left\nglobal_config:\n  dtype: int8\n');
+  });
+
+  test('YAML: an empty or null op_name_configs becomes a block; an inline one is refused', () => {
+    assert.equal(setKeepDense('config_type: X\nop_name_configs: {}\n', 'w', true), 'config_type: X\nop_name_configs:\n  w: null\n');
+    assert.equal(setKeepDense('config_type: X\nop_name_configs: null\n', 'w', true), 'config_type: X\nop_name_configs:\n  w: null\n');
+    assert.throws(() => setKeepDense('config_type: X\nop_name_configs: {a: null}\n', 'w', true), /inline/);
+    assert.deepEqual([...opNameOverrides('config_type: X\nop_name_configs: {a: null}\n')], []);
+  });
+
+  test('JSON stays JSON', () => {
+    const json = '{"config_type":"OpPalettizerConfig","global_config":{"nbits":4},"op_name_configs":{"a":{"nbits":2}}}';
+    assert.deepEqual([...opNameOverrides(json)], [['a', 'custom']]);
+    const dense = setKeepDense(json, 'b', true);
+    assert.deepEqual(JSON.parse(dense).op_name_configs, { a: { nbits: 2 }, b: null });
+    assert.deepEqual([...opNameOverrides(dense)], [['a', 'custom'], ['b', 'dense']]);
+    const back = setKeepDense(setKeepDense(dense, 'a', false), 'b', false);
+    assert.deepEqual(JSON.parse(back), { config_type: 'OpPalettizerConfig', global_config: { nbits: 4 } });
+  });
+
+  test('an empty config cannot take overrides; output names', () => {
+    assert.throws(() => setKeepDense('  \n', 'a', true), /empty/);
+    assert.equal(outputName('sample.mlpackage.zip', 'int8'), 'sample-int8.mlpackage.zip');
+    assert.equal(outputName('My Model.mlpackage.zip', ''), 'My Model.mlpackage.zip');
+    assert.equal(outputName('x.zip', 'pal4'), 'x-pal4.mlpackage.zip');
+  });
+});

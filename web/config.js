@@ -1,0 +1,222 @@
+// The compression config as text: the presets, and the per-op "keep dense" overrides that the
+// weight table writes into the text as op_name_configs entries (null = leave that op dense).
+//
+// The text is a coremltools OptimizationConfig as YAML or JSON; the core parses it. This module
+// only edits the op_name_configs part, in place, so that the user's own text (comments, order,
+// other entries) survives: JSON text is parsed and written back with two-space indentation,
+// YAML text is edited line by line in its top-level `op_name_configs:` block.
+// Plain functions, no DOM: tests/e2e/config.test.mjs runs them under Node.js.
+
+export const PRESETS = {
+  lossless: { label: 'none: lossless rewrite', tag: '', text: '' },
+  int8: {
+    label: 'int8 per-channel (iOS16+)',
+    tag: 'int8',
+    text: `# int8 per-channel linear quantization (iOS16+)
+config_type: OpLinearQuantizerConfig
+global_config:
+  mode: linear_symmetric
+  dtype: int8
+  granularity: per_channel
+`,
+  },
+  int4: {
+    label: 'int4 per-block 32 (iOS18)',
+    tag: 'int4',
+    text: `# int4 per-block linear quantization, blocks of 32 (iOS18 models only)
+config_type: OpLinearQuantizerConfig
+global_config:
+  mode: linear_symmetric
+  dtype: int4
+  granularity: per_block
+  block_size: 32
+`,
+  },
+  pal6: {
+    label: 'palettize 6-bit k-means',
+    tag: 'pal6',
+    text: `# 6-bit palettization: a 64-entry lookup table per weight, by k-means (iOS16+)
+config_type: OpPalettizerConfig
+global_config:
+  nbits: 6
+  mode: kmeans
+`,
+  },
+  pal4: {
+    label: 'palettize 4-bit k-means',
+    tag: 'pal4',
+    text: `# 4-bit palettization: a 16-entry lookup table per weight, by k-means (iOS16+)
+config_type: OpPalettizerConfig
+global_config:
+  nbits: 4
+  mode: kmeans
+`,
+  },
+  prune50: {
+    label: 'prune 50%',
+    tag: 'prune50',
+    text: `# magnitude pruning: the smallest 50% of each weight's values become zeros (iOS16+)
+config_type: OpMagnitudePrunerConfig
+global_config:
+  target_sparsity: 0.5
+`,
+  },
+};
+
+const HEADER = /^op_name_configs[ \t]*:(.*)$/;
+const NULLS = new Set(['', 'null', 'Null', 'NULL', '~']);
+
+export function isBlank(text) {
+  return !/\S/.test(text);
+}
+
+// The text as JSON, or undefined when it is not JSON (then it is YAML).
+function asJson(text) {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{')) return undefined;
+  try {
+    const value = JSON.parse(trimmed);
+    return value && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// YAML: a value without its trailing comment (" #..."), for the simple values this module reads.
+function stripComment(value) {
+  const match = value.match(/^(.*?)(?:\s+#.*)?$/);
+  return match[1].trim();
+}
+
+function indentOf(line) {
+  return line.match(/^[ \t]*/)[0].length;
+}
+
+function isBlankOrComment(line) {
+  return /^\s*(#.*)?$/.test(line);
+}
+
+// A YAML mapping key at the start of `rest`: "double", 'single' or plain. Returns {key, after}
+// (after = the text behind the ':'), or null.
+function parseKey(rest) {
+  let match = rest.match(/^"((?:[^"\\]|\\.)*)"[ \t]*:(.*)$/);
+  if (match) {
+    try {
+      return { key: JSON.parse(`"${match[1]}"`), after: match[2] };
+    } catch {
+      return null;
+    }
+  }
+  match = rest.match(/^'((?:[^']|'')*)'[ \t]*:(.*)$/);
+  if (match) return { key: match[1].replaceAll("''", "'"), after: match[2] };
+  match = rest.match(/^([^\s#'"{}[\],&*!|>%@`][^:#]*?)[ \t]*:(?:[ \t]+(.*))?$/);
+  if (match) return { key: match[1], after: match[2] || '' };
+  return null;
+}
+
+const RESERVED = /^(null|true|false|yes|no|on|off|y|n|~)$/i;
+
+function yamlKey(name) {
+  return /^[A-Za-z_][A-Za-z0-9_./-]*$/.test(name) && !RESERVED.test(name) ? name : JSON.stringify(name);
+}
+
+// The YAML text's op_name_configs block: {header, start, end, indent, entries: [{key, start,
+// end, dense}]} with line indices (end exclusive), or null when there is none.
+function yamlBlock(lines) {
+  const header = lines.findIndex((line) => HEADER.test(line));
+  if (header < 0) return null;
+  const inline = stripComment(lines[header].match(HEADER)[1]);
+  if (!NULLS.has(inline) && inline !== '{}') {
+    throw new Error(
+      'op_name_configs is written inline ({…}): write it as an indented block to use the table’s choices.',
+    );
+  }
+  let end = header + 1;
+  let last = header + 1; // after the last indented content line
+  while (end < lines.length && (isBlankOrComment(lines[end]) ? !/^#/.test(lines[end]) : indentOf(lines[end]) > 0)) {
+    end++;
+    if (!isBlankOrComment(lines[end - 1])) last = end;
+  }
+  const body = [];
+  for (let i = header + 1; i < last; i++) if (!isBlankOrComment(lines[i])) body.push(i);
+  const indent = body.length ? indentOf(lines[body[0]]) : 2;
+  const entries = [];
+  for (let k = 0; k < body.length; k++) {
+    const i = body[k];
+    if (indentOf(lines[i]) !== indent) continue;
+    const parsed = parseKey(lines[i].slice(indent));
+    if (!parsed) continue;
+    let j = k + 1;
+    while (j < body.length && indentOf(lines[body[j]]) > indent) j++;
+    const entryEnd = j < body.length ? body[j] : last;
+    const value = stripComment(parsed.after);
+    const hasChildren = j > k + 1;
+    entries.push({ key: parsed.key, start: i, end: entryEnd, dense: NULLS.has(value) && !hasChildren });
+  }
+  return { header, inline, start: header + 1, end: last, indent, entries };
+}
+
+// op name -> 'dense' (a null entry) or 'custom' (an entry with its own config), from the text.
+export function opNameOverrides(text) {
+  const result = new Map();
+  if (isBlank(text)) return result;
+  const json = asJson(text);
+  if (json) {
+    const configs = json.op_name_configs;
+    if (configs && typeof configs === 'object') {
+      for (const [key, value] of Object.entries(configs)) result.set(key, value === null ? 'dense' : 'custom');
+    }
+    return result;
+  }
+  let block;
+  try {
+    block = yamlBlock(text.split('\n'));
+  } catch {
+    return result; // inline op_name_configs: not shown in the table
+  }
+  if (block) for (const e of block.entries) result.set(e.key, e.dense ? 'dense' : 'custom');
+  return result;
+}
+
+// The text with op `opName` set to keep dense (an op_name_configs entry `opName: null`) or, with
+// dense = false, with its op_name_configs entry removed (the config's other rules apply again).
+export function setKeepDense(text, opName, dense) {
+  if (isBlank(text)) throw new Error('The config is empty (a lossless rewrite keeps every weight dense anyway).');
+  const json = asJson(text);
+  if (json) {
+    const configs = json.op_name_configs && typeof json.op_name_configs === 'object' ? json.op_name_configs : {};
+    if (dense) configs[opName] = null;
+    else delete configs[opName];
+    if (Object.keys(configs).length) json.op_name_configs = configs;
+    else delete json.op_name_configs;
+    return `${JSON.stringify(json, null, 2)}\n`;
+  }
+  const lines = text.split('\n');
+  const block = yamlBlock(lines);
+  const entryLine = (indent) => `${' '.repeat(indent)}${yamlKey(opName)}: null`;
+  if (!block) {
+    if (!dense) return text;
+    const tail = text.endsWith('\n') ? '' : '\n';
+    return `${text}${tail}op_name_configs:\n${entryLine(2)}\n`;
+  }
+  const entry = block.entries.find((e) => e.key === opName);
+  if (dense) {
+    if (entry) lines.splice(entry.start, entry.end - entry.start, entryLine(block.indent));
+    else lines.splice(block.end, 0, entryLine(block.indent));
+    if (block.inline) lines[block.header] = 'op_name_configs:';
+  } else if (entry) {
+    lines.splice(entry.start, entry.end - entry.start);
+    if (block.entries.length === 1) {
+      // The block is empty now: drop the header (and the block's leftover comments/blank lines).
+      const removed = block.end - block.header - (entry.end - entry.start);
+      lines.splice(block.header, removed);
+    }
+  }
+  return lines.join('\n');
+}
+
+// The name of the output: NAME-TAG.mlpackage.zip (NAME.mlpackage.zip for a lossless rewrite).
+export function outputName(inputName, tag) {
+  const stem = inputName.replace(/\.zip$/i, '').replace(/\.mlpackage$/i, '') || 'model';
+  return `${stem}${tag ? `-${tag}` : ''}.mlpackage.zip`;
+}
