@@ -1,10 +1,6 @@
 #include "core/rewrite/rewrite.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-
 #include <algorithm>
-#include <filesystem>
 #include <map>
 #include <set>
 
@@ -19,40 +15,15 @@
 #include "core/package/package_reader.h"
 #include "core/package/package_writer.h"
 #include "core/rewrite/blob_relocator.h"
+#include "core/rewrite/package_output.h"
 #include "core/rewrite/palettize_const.h"
 #include "core/rewrite/prune_const.h"
 #include "core/rewrite/quantize_const.h"
 
 namespace mlpress {
-namespace fs = std::filesystem;
 namespace spec = CoreML::Specification::MILSpec;
 
 namespace {
-
-constexpr uint64_t kCopyChunk = uint64_t{1} << 20;
-
-bool same_path(const std::string& a, const std::string& b) {
-  std::error_code ec;
-  if (fs::exists(a, ec) && fs::exists(b, ec) && fs::equivalent(a, b, ec)) return true;
-  auto norm = [](const std::string& p) {
-    std::error_code e;
-    std::string s = fs::weakly_canonical(fs::absolute(p), e).generic_string();
-    while (s.size() > 1 && s.back() == '/') s.pop_back();
-    return s;
-  };
-  return norm(a) == norm(b);
-}
-
-void copy_file(ByteSource& source, const std::string& dest) {
-  FileSink sink(dest);
-  std::vector<std::byte> chunk;
-  for (uint64_t offset = 0; offset < source.size(); offset += kCopyChunk) {
-    chunk.resize(std::min(kCopyChunk, source.size() - offset));
-    source.read_at(offset, chunk);
-    sink.write_at(offset, chunk);
-  }
-  sink.close();
-}
 
 int opset_version(const std::string& opset) {
   if (opset.starts_with("CoreML")) {
@@ -291,25 +262,11 @@ void check_steps(const RewriteOptions& options) {
   }
 }
 
-std::string serialize_deterministically(const mil::Model& model, const std::string& origin) {
-  std::string serialized;
-  google::protobuf::io::StringOutputStream stream(&serialized);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  if (!model.SerializeToCodedStream(&coded)) throw Error(origin + ": cannot serialize the model");
-  coded.Trim();
-  return serialized;
-}
-
 }  // namespace
 
 RewriteReport rewrite_package(const std::string& in_path, const std::string& out_path,
                               const RewriteOptions& options) {
-  output_kind_for(out_path);  // refuse a bad output name before reading anything
-  if (same_path(in_path, out_path)) {
-    throw Error(out_path +
-                ": output is the input; write to another path (the input is never modified)");
-  }
+  rewrite::check_output_path(in_path, out_path);
   check_steps(options);
   auto package = PackageReader::open(in_path);
   const std::string model_file = package->root_model_file();
@@ -339,22 +296,8 @@ RewriteReport rewrite_package(const std::string& in_path, const std::string& out
       model.set_specificationversion(program.model->specificationversion());
     }
   }
-  const std::string serialized = serialize_deterministically(model, origin);
-  {
-    FileSink sink(writer.staged_path(model_file));
-    sink.write_at(0, std::as_bytes(std::span(serialized)));
-    sink.close();
-  }
-  for (const auto& file : package->files()) {
-    if (file == model_file || relocator.written_files().count(file)) continue;
-    auto source = package->open_file(file);
-    copy_file(*source, writer.staged_path(file));
-  }
-  for (const auto& [id, item] : package->manifest().items) {
-    const std::string path = "Data/" + item.path;
-    if (!package->has_file(path)) writer.add_directory(path);
-  }
-  report.output_bytes = writer.commit();
+  report.output_bytes =
+      rewrite::stage_and_commit(*package, model_file, model, origin, relocator, writer);
   return report;
 }
 
