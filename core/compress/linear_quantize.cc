@@ -306,13 +306,20 @@ std::vector<float> dequantize_linear(const LinearQuantResult& result) {
   const size_t segment = geometry.segment();
   const bool half = result.scale_type == ElementType::kFloat16;
   std::vector<float> out(result.codes.size());
+  const bool signed_codes = is_signed(result.dtype);
+  // Block parameters are hoisted out of each run of `segment` elements that share them.
   geometry.for_each_row([&](size_t row, size_t base) {
-    for (size_t i = 0; i < inner; ++i) {
-      const size_t block = base + i / segment;
-      const size_t at = row * inner + i;
-      const float centered = float(result.code_at(at)) - float(result.zero_point_at(block));
-      const float value = centered * result.scale_at(block);
-      out[at] = half ? round_to_fp16(value) : value;
+    const size_t start = row * inner;
+    for (size_t first = 0; first < inner; first += segment) {
+      const size_t block = base + first / segment;
+      const float zero_point = float(result.zero_point_at(block));
+      const float scale = result.scale_at(block);
+      const size_t end = std::min(inner, first + segment);
+      for (size_t i = start + first; i < start + end; ++i) {
+        const int32_t code = signed_codes ? int32_t(int8_t(result.codes[i])) : result.codes[i];
+        const float value = (float(code) - zero_point) * scale;
+        out[i] = half ? round_to_fp16(value) : value;
+      }
     }
   });
   return out;
