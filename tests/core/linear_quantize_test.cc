@@ -20,6 +20,7 @@
 #include "core/compress/error_metrics.h"
 #include "core/compress/fp16_convert.h"
 #include "core/compress/linear_quantize_kernels.h"
+#include "tests/core/golden_reader.h"
 
 namespace mlpress::compress {
 namespace {
@@ -47,30 +48,7 @@ const LinearQuantResult& quantized(const std::variant<LinearQuantResult, QuantSk
 // ---------------------------------------------------------------------------------------------
 // Goldens.
 
-class Reader {
- public:
-  explicit Reader(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot open " + path);
-    bytes_.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  template <typename T>
-  T get() {
-    T v;
-    take(&v, sizeof v);
-    return v;
-  }
-  void take(void* out, size_t n) {
-    if (pos_ + n > bytes_.size()) throw std::runtime_error("golden file truncated");
-    std::memcpy(out, bytes_.data() + pos_, n);
-    pos_ += n;
-  }
-  bool at_end() const { return pos_ == bytes_.size(); }
-
- private:
-  std::vector<char> bytes_;
-  size_t pos_ = 0;
-};
+using Reader = ::mlpress::testing::GoldenReader;
 
 struct GoldenTensor {
   ElementType type;

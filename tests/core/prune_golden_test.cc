@@ -15,6 +15,7 @@
 
 #include "core/compress/fp16_convert.h"
 #include "core/compress/prune.h"
+#include "tests/core/golden_reader.h"
 
 namespace mlpress::compress {
 namespace {
@@ -49,30 +50,7 @@ struct GoldenCase {
   std::vector<uint8_t> mask_packed;
 };
 
-class Reader {
- public:
-  explicit Reader(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot open " + path);
-    bytes_.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  template <typename T>
-  T get() {
-    T v;
-    take(&v, sizeof v);
-    return v;
-  }
-  void take(void* out, size_t n) {
-    if (pos_ + n > bytes_.size()) throw std::runtime_error("golden file truncated");
-    std::memcpy(out, bytes_.data() + pos_, n);
-    pos_ += n;
-  }
-  bool at_end() const { return pos_ == bytes_.size(); }
-
- private:
-  std::vector<char> bytes_;
-  size_t pos_ = 0;
-};
+using Reader = ::mlpress::testing::GoldenReader;
 
 // The tensor the script stores by shape only (more than 65520 fp16 values).
 std::vector<uint16_t> formula_tensor(size_t n) {
