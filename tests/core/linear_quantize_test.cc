@@ -50,16 +50,7 @@ const LinearQuantResult& quantized(const std::variant<LinearQuantResult, QuantSk
 
 using Reader = ::mlpress::testing::GoldenReader;
 
-struct GoldenTensor {
-  ElementType type;
-  std::vector<uint64_t> shape;
-  std::vector<uint16_t> half;
-  std::vector<float> single;
-  TensorView view() const {
-    return type == ElementType::kFloat16 ? TensorView::fp16(half, shape)
-                                         : TensorView::fp32(single, shape);
-  }
-};
+using GoldenTensor = ::mlpress::testing::GoldenTensor;
 
 struct GoldenCase {
   uint32_t tensor;
@@ -85,19 +76,7 @@ Goldens load_goldens() {
   const uint32_t ntensors = r.get<uint32_t>();
   const uint32_t ncases = r.get<uint32_t>();
   for (uint32_t t = 0; t < ntensors; ++t) {
-    GoldenTensor gt;
-    gt.type = r.get<uint8_t>() == 0 ? ElementType::kFloat16 : ElementType::kFloat32;
-    gt.shape.resize(r.get<uint8_t>());
-    for (auto& d : gt.shape) d = r.get<uint64_t>();
-    const uint64_t n = element_count(gt.shape);
-    if (gt.type == ElementType::kFloat16) {
-      gt.half.resize(n);
-      r.take(gt.half.data(), n * 2);
-    } else {
-      gt.single.resize(n);
-      r.take(gt.single.data(), n * 4);
-    }
-    g.tensors.push_back(std::move(gt));
+    g.tensors.push_back(::mlpress::testing::read_golden_tensor(r));
   }
   for (uint32_t c = 0; c < ncases; ++c) {
     GoldenCase gc;

@@ -22,19 +22,7 @@ namespace {
 
 using Reader = ::mlpress::testing::GoldenReader;
 
-struct GoldenTensor {
-  ElementType type;
-  std::vector<uint64_t> shape;
-  std::vector<uint16_t> half;
-  std::vector<float> single;
-  TensorView view() const {
-    return type == ElementType::kFloat16 ? TensorView::fp16(half, shape)
-                                         : TensorView::fp32(single, shape);
-  }
-  double at(size_t i) const {
-    return type == ElementType::kFloat16 ? fp16_to_float(half[i]) : single[i];
-  }
-};
+using GoldenTensor = ::mlpress::testing::GoldenTensor;
 
 enum class Status : uint8_t { kDone = 0, kSkipped = 1, kRaised = 2 };
 
@@ -73,19 +61,7 @@ const Goldens& goldens() {
     const uint32_t ntensors = r.get<uint32_t>();
     const uint32_t ncases = r.get<uint32_t>();
     for (uint32_t t = 0; t < ntensors; ++t) {
-      GoldenTensor gt;
-      gt.type = r.get<uint8_t>() == 0 ? ElementType::kFloat16 : ElementType::kFloat32;
-      gt.shape.resize(r.get<uint8_t>());
-      for (auto& d : gt.shape) d = r.get<uint64_t>();
-      const uint64_t n = element_count(gt.shape);
-      if (gt.type == ElementType::kFloat16) {
-        gt.half.resize(n);
-        r.take(gt.half.data(), n * 2);
-      } else {
-        gt.single.resize(n);
-        r.take(gt.single.data(), n * 4);
-      }
-      out.tensors.push_back(std::move(gt));
+      out.tensors.push_back(::mlpress::testing::read_golden_tensor(r));
     }
     for (uint32_t c = 0; c < ncases; ++c) {
       GoldenCase gc;
