@@ -194,7 +194,6 @@ std::optional<Replacement> palettize_const(const spec::Operation& const_op,
                                            const config::OpPalettizerConfig& config,
                                            const config::ChannelAxes& axes,
                                            const ConstContext& context, WeightOutcome& outcome) {
-  check_palettizer_target(config, context.opset_version, context.where);
   const ConstTensor weight = read_const_tensor(const_op, *context.blobs, context.where);
   if (!weight.view) {
     outcome.reason =

@@ -14,6 +14,8 @@ namespace mlpress::rewrite {
 void check_palettizer_target(const config::OpPalettizerConfig& config, int opset_version,
                              const std::string& where);
 
+// The caller has checked the target rules (check_*_target) while planning, before any
+// output was written.
 std::optional<Replacement> palettize_const(
     const CoreML::Specification::MILSpec::Operation& const_op,
     const config::OpPalettizerConfig& config, const config::ChannelAxes& axes,

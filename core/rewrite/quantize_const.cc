@@ -85,7 +85,6 @@ std::optional<Replacement> quantize_const(const spec::Operation& const_op,
                                           const config::OpLinearQuantizerConfig& config,
                                           const config::ChannelAxes& axes,
                                           const ConstContext& context, WeightOutcome& outcome) {
-  check_linear_quantizer_target(config, context.opset_version, context.where);
   const ConstTensor weight = read_const_tensor(const_op, *context.blobs, context.where);
   const mil::TensorShape& shape = weight.shape;
   const std::vector<std::byte>& bytes = weight.bytes;

@@ -14,6 +14,8 @@ namespace mlpress::rewrite {
 
 // Throws (coremltools' hard errors, e.g. int4 before iOS18 or an int8 const of range >= 2);
 // returns nullopt with `outcome.reason` set when the weight is skipped.
+// The caller has checked the target rules (check_*_target) while planning, before any
+// output was written.
 std::optional<Replacement> quantize_const(const CoreML::Specification::MILSpec::Operation& const_op,
                                           const config::OpLinearQuantizerConfig& config,
                                           const config::ChannelAxes& axes,
