@@ -62,6 +62,28 @@ void collect_names(const spec::Block& block, std::set<std::string>& names) {
   }
 }
 
+// Counts compressed weights across every program and asks the caller whether to go on.
+class ProgressTracker {
+ public:
+  explicit ProgressTracker(const RewriteOptions& options) : callback_(options.on_progress) {}
+  void add_planned(uint64_t count) { total_ += count; }
+  // Before compressing `weight` (empty: before writing the output).
+  void report(const std::string& weight) {
+    if (!callback_) return;
+    RewriteProgress progress;
+    progress.done = done_;
+    progress.total = total_;
+    progress.weight = weight;
+    if (!callback_(progress)) throw Cancelled();
+  }
+  void finished_one() { ++done_; }
+
+ private:
+  std::function<bool(const RewriteProgress&)> callback_;
+  uint64_t done_ = 0;
+  uint64_t total_ = 0;
+};
+
 struct Decision {
   config::OpConfig config;
   config::ChannelAxes axes;
@@ -79,12 +101,14 @@ struct FunctionContext {
 class ProgramRewriter {
  public:
   ProgramRewriter(mil::ProgramRef& program, const std::string& origin, mil::BlobFiles& blobs,
-                  rewrite::BlobRelocator& relocator, RewriteReport& report)
+                  rewrite::BlobRelocator& relocator, RewriteReport& report,
+                  ProgressTracker& progress)
       : program_(program),
         origin_(origin + " (" + program.id + ")"),
         blobs_(blobs),
         relocator_(relocator),
-        report_(report) {}
+        report_(report),
+        progress_(progress) {}
 
   void plan(const CompressionStep& step) {
     const auto index = mil::index_program(program_, origin_);
@@ -119,6 +143,7 @@ class ProgramRewriter {
       }
       fn.decisions[weight.name] = {resolved.config, resolved.axes, report_.weights.size()};
       report_.weights.push_back(std::move(outcome));
+      progress_.add_planned(1);
     }
   }
 
@@ -220,6 +245,7 @@ class ProgramRewriter {
                      const std::string& op_where,
                      google::protobuf::RepeatedPtrField<spec::Operation>& out) {
     WeightOutcome& outcome = report_.weights[decision.outcome];
+    progress_.report(outcome.name);
     rewrite::ConstContext context;
     context.where = op_where;
     context.opset_version = fn.opset;
@@ -239,6 +265,7 @@ class ProgramRewriter {
       replacement = rewrite::prune_const(
           op, std::get<config::OpMagnitudePrunerConfig>(decision.config), context, outcome);
     }
+    progress_.finished_one();
     if (!replacement) return false;
     fn.renamed[op.outputs(0).name()] = replacement->back().outputs(0).name();
     for (auto& new_op : *replacement) out.Add(std::move(new_op));
@@ -250,6 +277,7 @@ class ProgramRewriter {
   mil::BlobFiles& blobs_;
   rewrite::BlobRelocator& relocator_;
   RewriteReport& report_;
+  ProgressTracker& progress_;
   std::map<std::string, FunctionContext> functions_;
 };
 
@@ -280,14 +308,16 @@ RewriteReport rewrite_package(const std::string& in_path, const std::string& out
   mil::BlobFiles blobs(*package);
   PackageWriter writer(out_path);
   rewrite::BlobRelocator relocator(blobs, writer);
+  ProgressTracker progress(options);
   for (auto& program : programs) {
     if (!options.steps.empty()) upgrade_to_ios16(program);
     rewriters.push_back(
-        std::make_unique<ProgramRewriter>(program, origin, blobs, relocator, report));
+        std::make_unique<ProgramRewriter>(program, origin, blobs, relocator, report, progress));
     // Every config problem is found before any weight is written.
     for (const auto& step : options.steps) rewriters.back()->plan(step);
   }
   for (auto& rewriter : rewriters) rewriter->run();
+  progress.report("");
   relocator.finish(report);
 
   // A pipeline's own version must be at least that of every sub-model.

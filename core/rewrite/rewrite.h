@@ -3,6 +3,7 @@
 // compression config selects replaced by constexpr ops. The CLI and the wasm module both call
 // this one orchestrator.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,9 +18,20 @@ struct CompressionStep {
   config::OptimizationConfig config;
 };
 
+// Where a rewrite is: `done` of `total` weights compressed, and the weight about to be
+// compressed next (empty once all are done and the output is being written).
+struct RewriteProgress {
+  uint64_t done = 0;
+  uint64_t total = 0;
+  std::string weight;
+};
+
 struct RewriteOptions {
   // Applied in order; empty = lossless rewrite. Only one step is supported for now.
   std::vector<CompressionStep> steps;
+  // Called before each weight is compressed and once before the output is written. Returning
+  // false cancels: the rewrite throws Cancelled and leaves no output behind.
+  std::function<bool(const RewriteProgress&)> on_progress;
 };
 
 // What happened to one weight that a compression step looked at.
