@@ -1,128 +1,17 @@
 #include "core/compress/kmeans1d.h"
 
-#include <limits>
+#include <numeric>
 #include <stdexcept>
+
+#include "core/compress/kmeans1d_cost.h"
+#include "core/compress/kmeans1d_lagrangian.h"
+#include "core/compress/kmeans1d_layered.h"
 
 namespace mlpress::compress {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// Weighted squared error of a run of values about its mean, from prefix sums. Values are taken
-// relative to their weighted mean so the sums cancel as little as possible.
-class SegmentCost {
- public:
-  SegmentCost(std::span<const double> values, std::span<const double> weights)
-      : w_(values.size() + 1, 0.0), s_(values.size() + 1, 0.0), q_(values.size() + 1, 0.0) {
-    double total_w = 0;
-    double total_s = 0;
-    for (size_t i = 0; i < values.size(); ++i) {
-      total_w += weights[i];
-      total_s += weights[i] * values[i];
-    }
-    shift_ = total_w > 0 ? total_s / total_w : 0.0;
-    for (size_t i = 0; i < values.size(); ++i) {
-      const double x = values[i] - shift_;
-      const double wx = weights[i] * x;
-      w_[i + 1] = w_[i] + weights[i];
-      s_[i + 1] = s_[i] + wx;
-      q_[i + 1] = q_[i] + wx * x;
-    }
-  }
-
-  // Values [i, j), i < j.
-  double operator()(size_t i, size_t j) const {
-    const double w = w_[j] - w_[i];
-    const double s = s_[j] - s_[i];
-    const double q = q_[j] - q_[i];
-    const double explained = s * s / w;
-    const double c = q - explained;
-    return c > 0 ? c : 0.0;
-  }
-
- private:
-  std::vector<double> w_, s_, q_;
-  double shift_ = 0;
-};
-
-// The cost of values [lo + i, lo + j) (forward) or of the mirrored run when reading the values
-// from the end (backward), so one DP serves both directions.
-struct RangeCost {
-  const SegmentCost* cost;
-  size_t lo;
-  size_t n;
-  bool reversed;
-  double operator()(size_t i, size_t j) const {
-    return reversed ? (*cost)(lo + n - j, lo + n - i) : (*cost)(lo + i, lo + j);
-  }
-};
-
-// cur[j] = min over i in [ilo, min(ihi, j - 1)] of prev[i] + cost(i, j), for j in [jlo, jhi].
-// The optimal i is monotone in j, so the middle j's argmin bounds both halves.
-void solve_layer(const RangeCost& cost, const std::vector<double>& prev, std::vector<double>& cur,
-                 size_t jlo, size_t jhi, size_t ilo, size_t ihi) {
-  while (jlo <= jhi) {
-    const size_t j = jlo + (jhi - jlo) / 2;
-    double best = kInf;
-    size_t best_i = ilo;
-    const size_t last = ihi < j - 1 ? ihi : j - 1;
-    for (size_t i = ilo; i <= last; ++i) {
-      const double v = prev[i] + cost(i, j);
-      if (v < best) {
-        best = v;
-        best_i = i;
-      }
-    }
-    cur[j] = best;
-    if (j > jlo) solve_layer(cost, prev, cur, jlo, j - 1, ilo, best_i);
-    jlo = j + 1;
-    ilo = best_i;
-  }
-}
-
-// row[j] = optimal cost of the first j values (of the n in `cost`) in `layers` clusters, for
-// j >= layers; entries below are +inf.
-std::vector<double> dp_row(const RangeCost& cost, size_t n, size_t layers) {
-  std::vector<double> prev(n + 1, kInf);
-  for (size_t j = 1; j <= n; ++j) prev[j] = cost(0, j);
-  std::vector<double> cur(n + 1, kInf);
-  for (size_t m = 2; m <= layers; ++m) {
-    cur.assign(n + 1, kInf);
-    solve_layer(cost, prev, cur, m, n, m - 1, n - 1);
-    prev.swap(cur);
-  }
-  return prev;
-}
-
-// Appends the starts of an optimal clustering of values [lo, hi) into k clusters, k <= hi - lo.
-void segment(const SegmentCost& cost, size_t lo, size_t hi, size_t k, std::vector<size_t>& starts) {
-  const size_t n = hi - lo;
-  if (k == 1) {
-    starts.push_back(lo);
-    return;
-  }
-  if (k == n) {
-    for (size_t i = lo; i < hi; ++i) starts.push_back(i);
-    return;
-  }
-  const size_t left = k / 2;
-  const size_t right = k - left;
-  size_t cut = left;
-  {
-    const std::vector<double> forward = dp_row({&cost, lo, n, false}, n, left);
-    const std::vector<double> backward = dp_row({&cost, lo, n, true}, n, right);
-    double best = kInf;
-    for (size_t b = left; b + right <= n; ++b) {
-      const double v = forward[b] + backward[n - b];
-      if (v < best) {
-        best = v;
-        cut = b;
-      }
-    }
-  }
-  segment(cost, lo, lo + cut, left, starts);
-  segment(cost, lo + cut, hi, right, starts);
-}
+// At or below this k x u the layered DP is as quick as the search and needs no fallback.
+constexpr size_t kLayeredWork = size_t(1) << 15;
 
 }  // namespace
 
@@ -131,30 +20,20 @@ KMeans1dResult kmeans_1d_optimal(std::span<const double> values, std::span<const
   if (values.size() != weights.size()) {
     throw std::invalid_argument("kmeans_1d_optimal: values and weights differ in length");
   }
-  KMeans1dResult result;
   const size_t n = values.size();
   if (k > n) k = n;
-  if (k == 0) return result;
-  const SegmentCost cost(values, weights);
-  segment(cost, 0, n, k, result.starts);
-  for (size_t c = 0; c < k; ++c) {
-    const size_t end = c + 1 < k ? result.starts[c + 1] : n;
-    // Summed directly (not from the prefix sums) so a one-value cluster is that value exactly.
-    const double first = values[result.starts[c]];
-    double w = 0;
-    double s = 0;
-    for (size_t i = result.starts[c]; i < end; ++i) {
-      w += weights[i];
-      s += weights[i] * (values[i] - first);
-    }
-    const double centroid = first + s / w;
-    result.centroids.push_back(centroid);
-    for (size_t i = result.starts[c]; i < end; ++i) {
-      const double d = values[i] - centroid;
-      result.cost += weights[i] * d * d;
+  if (k == 0) return {};
+  if (k == n || k == 1) {
+    std::vector<size_t> starts(k);
+    std::iota(starts.begin(), starts.end(), size_t(0));
+    return clustering_from_starts(values, weights, std::move(starts));
+  }
+  if (k * n > kLayeredWork) {
+    if (auto starts = lagrangian_k_segmentation(values, weights, k)) {
+      return clustering_from_starts(values, weights, std::move(*starts));
     }
   }
-  return result;
+  return kmeans_1d_layered_dp(values, weights, k);
 }
 
 }  // namespace mlpress::compress

@@ -1,13 +1,20 @@
 #pragma once
 // Globally optimal weighted 1-D k-means (COMPRESSION.md §4.2): the minimum of
 // sum_i w_i (x_i - centroid(x_i))^2 over all clusterings of the values into k clusters. In one
-// dimension an optimal clustering cuts the sorted values into k contiguous runs, so a dynamic
-// program over sorted distinct values finds it exactly (in double precision).
+// dimension an optimal clustering cuts the sorted values into k contiguous runs.
 //
-// Time O(k·u·log u) for u values (divide-and-conquer optimisation of each DP layer, which is
-// valid because the segment cost satisfies the quadrangle inequality); memory O(u): the
-// segmentation is recovered Hirschberg-style (split the k clusters in two halves, find the cut
-// from a forward and a backward DP, recurse), never with a k x u table.
+// Method (Aggarwal, Schieber and Tokuyama's Lagrangian search, as Grønlund et al. 2017 use it
+// for 1-D k-means): the optimal cost f(m) in m clusters is convex in m, so for a price lambda
+// per cluster the penalised optimum (kmeans1d_penalized.h, O(u log L) for u values) has some
+// count m(lambda), non-increasing in lambda; a clustering that is optimal for the penalised
+// problem and has exactly k clusters is optimal for k clusters (any k-clustering of lower cost
+// would also have a lower penalised value). lambda is searched from an estimate (the same search
+// on a coarsened copy of the values for large inputs), by power-law Newton steps
+// (m ~ lambda^(-1/3) for smooth densities) and chords of the convex hull of f.
+//
+// When no lambda gives exactly k (f is linear across k: the hull has no vertex there, which ties
+// make possible) or the search does not settle, the layered DP (kmeans1d_layered.h) answers.
+// Memory O(u) either way, never O(elements x k).
 #include <cstddef>
 #include <span>
 #include <vector>
@@ -24,10 +31,7 @@ struct KMeans1dResult {
 
 // `values` strictly ascending, `weights` positive and finite, one per value. k is clipped to
 // the number of values (each value then is its own centroid, exactly); k = 0 or no values give
-// an empty result.
-//
-// Ties: the DP keeps the first (leftmost) split point among those of equal cost, so among
-// clusterings of equal cost (in the floating-point sums) the one whose cuts come earliest wins.
+// an empty result. Among clusterings of equal cost, which one comes back is unspecified.
 KMeans1dResult kmeans_1d_optimal(std::span<const double> values, std::span<const double> weights,
                                  size_t k);
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/compress/kmeans1d.h"
+#include "core/compress/kmeans1d_layered.h"
 
 namespace mlpress::compress {
 namespace {
@@ -136,9 +137,10 @@ TEST(KMeans1dTest, FewerValuesThanClustersGivesEachValueExactly) {
 }
 
 TEST(KMeans1dTest, TiesGoToTheEarliestCut) {
-  // {0, 1, 2} into two clusters: {0}{1,2} and {0,1}{2} cost the same; the first cut wins.
+  // {0, 1, 2} into two clusters: {0}{1,2} and {0,1}{2} cost the same; the layered DP (the
+  // reference twin) keeps the first cut.
   const KMeans1dResult r =
-      kmeans_1d_optimal(std::vector<double>{0, 1, 2}, std::vector<double>{1, 1, 1}, 2);
+      kmeans_1d_layered_dp(std::vector<double>{0, 1, 2}, std::vector<double>{1, 1, 1}, 2);
   EXPECT_EQ(r.starts, (std::vector<size_t>{0, 1}));
   EXPECT_EQ(r.cost, 0.5);
 }

@@ -1,0 +1,26 @@
+#pragma once
+// The Lagrangian search of kmeans1d.h: find a price per cluster whose penalised optimum
+// (kmeans1d_penalized.h) has exactly k clusters; that clustering is then an optimal
+// k-clustering. Exposed on its own so tests can compare it with the layered DP on every input,
+// including small ones the dispatcher would hand to the DP.
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace mlpress::compress {
+
+struct LagrangianStats {
+  size_t solves = 0;         // penalised solves on the full values
+  size_t coarse_solves = 0;  // and on the coarsened copy that gives the first price
+};
+
+// Cluster starts of an optimal k-clustering of `values` (strictly ascending, positive weights),
+// 2 <= k < values.size(); nullopt when no price gives exactly k clusters (the caller then uses
+// the layered DP).
+std::optional<std::vector<size_t>> lagrangian_k_segmentation(std::span<const double> values,
+                                                             std::span<const double> weights,
+                                                             size_t k,
+                                                             LagrangianStats* stats = nullptr);
+
+}  // namespace mlpress::compress

@@ -1,0 +1,166 @@
+// The fast exact 1-D k-means (Lagrangian search, kmeans1d_lagrangian.h) against its reference
+// twin, the layered DP (kmeans1d_layered.h), on random and adversarial inputs: equal costs, and
+// exactly k clusters. The layered DP itself is checked against brute force in
+// palettize_kmeans1d_test.cc.
+//
+// Tolerance: both solvers decide from segment costs computed from prefix sums in double, each
+// wrong by at most a few u·eps·Q for u values (Q = the cost of one cluster about the overall
+// mean, the largest magnitude the prefix sums reach), so either may take a clustering that is
+// worse than the true optimum by at most about 2k such errors. The costs compared here are summed
+// directly (clustering_from_starts), so the bound is k·u·eps·Q, with a factor 8 of slack.
+#include "core/compress/kmeans1d_lagrangian.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/compress/kmeans1d.h"
+#include "core/compress/kmeans1d_cost.h"
+#include "core/compress/kmeans1d_layered.h"
+
+namespace mlpress::compress {
+namespace {
+
+struct Input {
+  std::vector<double> x, w;
+};
+
+// Sorted samples merged into distinct values with their counts (as palettize does).
+Input from_samples(std::vector<double> s) {
+  std::sort(s.begin(), s.end());
+  Input in;
+  for (double v : s) {
+    if (!in.x.empty() && in.x.back() == v) {
+      in.w.back() += 1;
+    } else {
+      in.x.push_back(v);
+      in.w.push_back(1);
+    }
+  }
+  return in;
+}
+
+Input make_input(int kind, size_t n, std::mt19937_64& rng) {
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  std::vector<double> s;
+  switch (kind) {
+    case 0:  // fp32-like normal weights, nearly all distinct
+      for (size_t i = 0; i < n; ++i) s.push_back(double(float(normal(rng) * 0.02)));
+      return from_samples(s);
+    case 1:  // fp16-like: coarse grid, many duplicates
+      for (size_t i = 0; i < 8 * n; ++i) s.push_back(std::round(normal(rng) * 300) / 1024);
+      return from_samples(s);
+    case 2: {  // equally spaced, equal weights: many equal-cost clusterings
+      Input in;
+      for (size_t i = 0; i < n; ++i) in.x.push_back(double(i)), in.w.push_back(1);
+      return in;
+    }
+    case 3: {  // a few heavy point masses among light uniform values
+      Input in;
+      for (size_t i = 0; i < n; ++i) {
+        in.x.push_back(double(i) / double(n));
+        in.w.push_back(i % 97 == 0 ? 1000.0 : 1.0);
+      }
+      return in;
+    }
+    case 4: {  // geometric spacing (heavy tail), random real weights
+      Input in;
+      std::uniform_real_distribution<double> mass(0.1, 5.0);
+      for (size_t i = 0; i < n; ++i) {
+        in.x.push_back(std::pow(1.01, double(i)));
+        in.w.push_back(mass(rng));
+      }
+      return in;
+    }
+    case 5:  // well separated blobs: the optimum is obvious and f drops sharply
+      for (size_t i = 0; i < n; ++i) {
+        s.push_back(double(rng() % 7) * 10 + uniform(rng));
+      }
+      return from_samples(s);
+    default: {  // symmetric pairs with equal weights: mirror-image ties
+      Input in;
+      for (size_t i = 0; i < n / 2; ++i) in.x.push_back(-double(n / 2 - i));
+      for (size_t i = 0; i < n / 2; ++i) in.x.push_back(double(i + 1));
+      in.w.assign(in.x.size(), 2.0);
+      return in;
+    }
+  }
+}
+
+double tolerance(const Input& in, size_t k) {
+  const SegmentCost cost(in.x, in.w);
+  return 8.0 * double(k) * double(in.x.size()) * DBL_EPSILON * cost(0, in.x.size());
+}
+
+TEST(KMeans1dLagrangianTest, EqualsTheLayeredDpOnRandomAndAdversarialInputs) {
+  std::mt19937_64 rng(2024);
+  size_t cases = 0;
+  size_t found = 0;
+  for (int kind = 0; kind <= 6; ++kind) {
+    for (size_t n : {40u, 300u, 2000u}) {
+      const Input in = make_input(kind, n, rng);
+      const size_t u = in.x.size();
+      for (size_t k : {2u, 3u, 7u, 16u, 64u, 256u}) {
+        if (k >= u) continue;
+        ++cases;
+        const KMeans1dResult ref = kmeans_1d_layered_dp(in.x, in.w, k);
+        const auto starts = lagrangian_k_segmentation(in.x, in.w, k);
+        if (starts) {
+          ++found;
+          ASSERT_EQ(starts->size(), k);
+          const KMeans1dResult got = clustering_from_starts(in.x, in.w, *starts);
+          EXPECT_NEAR(got.cost, ref.cost, tolerance(in, k))
+              << "kind " << kind << " u " << u << " k " << k;
+        }
+        // The dispatcher: the search or its fallback, always exactly k clusters at the optimum.
+        const KMeans1dResult any = kmeans_1d_optimal(in.x, in.w, k);
+        ASSERT_EQ(any.centroids.size(), k);
+        ASSERT_EQ(any.starts.size(), k);
+        EXPECT_NEAR(any.cost, ref.cost, tolerance(in, k))
+            << "kind " << kind << " u " << u << " k " << k;
+      }
+    }
+  }
+  // Ties defeat the search only on the adversarial inputs; it must settle on most cases.
+  EXPECT_GT(found, cases * 2 / 3) << found << " of " << cases;
+}
+
+TEST(KMeans1dLagrangianTest, ManyDistinctValuesUseTheCoarseFirstPrice) {
+  // Above 2 x 65,536 values the first price comes from a coarsened copy; the optimum must still
+  // equal the DP's (kept to k 32 so the DP runs in about a second).
+  std::mt19937_64 rng(5);
+  const Input in = make_input(0, 150000, rng);
+  ASSERT_GT(in.x.size(), size_t(140000));
+  for (size_t k : {8u, 32u}) {
+    LagrangianStats stats;
+    const auto starts = lagrangian_k_segmentation(in.x, in.w, k, &stats);
+    ASSERT_TRUE(starts.has_value());
+    EXPECT_GT(stats.coarse_solves, 0u);
+    const KMeans1dResult ref = kmeans_1d_layered_dp(in.x, in.w, k);
+    const KMeans1dResult got = clustering_from_starts(in.x, in.w, *starts);
+    EXPECT_NEAR(got.cost, ref.cost, tolerance(in, k)) << "k " << k;
+  }
+}
+
+TEST(KMeans1dLagrangianTest, DegenerateCounts) {
+  // k >= u: every value its own centroid, exactly; all-equal values collapse to one.
+  const Input in = from_samples({3.5, 3.5, 3.5, 3.5});
+  const KMeans1dResult one = kmeans_1d_optimal(in.x, in.w, 16);
+  EXPECT_EQ(one.centroids, std::vector<double>{3.5});
+  EXPECT_EQ(one.cost, 0.0);
+  std::mt19937_64 rng(9);
+  const Input many = make_input(0, 5000, rng);
+  const KMeans1dResult all = kmeans_1d_optimal(many.x, many.w, many.x.size());
+  EXPECT_EQ(all.centroids, many.x);
+  EXPECT_EQ(all.cost, 0.0);
+  EXPECT_FALSE(lagrangian_k_segmentation(many.x, many.w, 1).has_value());
+  EXPECT_FALSE(lagrangian_k_segmentation(many.x, many.w, many.x.size()).has_value());
+}
+
+}  // namespace
+}  // namespace mlpress::compress
