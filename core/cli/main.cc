@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/cli/compress_options.h"
+#include "core/cli/plan_commands.h"
 #include "core/inspect/inspect.h"
 #include "core/io/error.h"
 #include "core/rewrite/decompress.h"
@@ -37,6 +38,11 @@ constexpr const char* kUsage = R"(usage:
   mlpress decompress IN OUT [--json]
       Write IN to OUT with every constexpr_* op replaced by a plain const holding its
       value (coremltools' decompress_weights). IN is never modified.
+  mlpress sensitivity PACKAGE [--json] [--weight-threshold N] [--threads N]
+      Evaluate every candidate weight under every choice (int8/int4 per channel and per
+      block of 32, k-means palettization at 8/6/4/3/2 bits per tensor and grouped by 16
+      channels, pruning 50/75%): relative error, SNR, cosine and stored bytes; ranked by
+      the relative error of 4-bit per-tensor palettization (docs/sensitivity.md).
   mlpress --help | --version
 )";
 
@@ -157,6 +163,7 @@ int main(int argc, char** argv) {
     if (command == "inspect") return run_inspect(args);
     if (command == "compress") return run_compress(args);
     if (command == "decompress") return run_decompress(args);
+    if (command == "sensitivity") return mlpress::cli::run_sensitivity(args, usage_error);
     return usage_error("unknown command " + command);
   } catch (const std::exception& e) {
     std::cerr << "mlpress: error: " << e.what() << "\n";
