@@ -1,11 +1,13 @@
 #include "core/compress/linear_quantize.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
 
 #include "core/compress/fp16_convert.h"
 #include "core/compress/linear_quantize_kernels.h"
+#include "core/compress/parallel_chunks.h"
 
 namespace mlpress::compress {
 
@@ -67,6 +69,22 @@ class BlockGeometry {
   size_t segment() const { return size_t(blocks_.back()); }
   size_t block_count() const { return size_t(block_count_); }
   uint64_t row_count() const { return row_count_; }
+  // Whether every block lies in one row, so rows can be folded into their ranges independently.
+  bool rows_own_blocks() const {
+    for (size_t d = 0; d + 1 < dims_.size(); ++d) {
+      if (blocks_[d] != 1) return false;
+    }
+    return true;
+  }
+  // The first block index of `row` (what for_each_row passes).
+  size_t first_block(uint64_t row) const {
+    uint64_t base = 0;
+    for (size_t d = dims_.size() - 1; d-- > 0;) {
+      base += ((row % dims_[d]) / blocks_[d]) * strides_[d];
+      row /= dims_[d];
+    }
+    return size_t(base);
+  }
   const std::vector<uint64_t>& scale_shape() const { return counts_; }
 
   // Calls fn(row index, first block index of the row) for every row in order.
@@ -162,6 +180,32 @@ BlockParams block_params(float lo, float hi, bool any_nan, QuantMode mode, Quant
   return {scale, zero, uint8_t(int32_t(zero))};
 }
 
+const kernels::RowKernels& row_kernels(KernelPath path) {
+  switch (path) {
+    case KernelPath::kScalar:
+      return kernels::scalar_kernels();
+    case KernelPath::kSimdPortable:
+      return kernels::portable_simd_kernels();
+    default:
+      return kernels::best_simd_kernels();
+  }
+}
+
+// Rows are handled in groups of about kGroupElements elements. The grouping depends on the
+// shape alone, and the error sums add rows in order within a group and groups in order, so the
+// metrics do not depend on the thread count.
+constexpr uint64_t kGroupElements = uint64_t(1) << 16;
+constexpr uint64_t kThreadedElements = uint64_t(1) << 18;
+
+struct RowGroups {
+  uint64_t rows_per_group;
+  size_t count;
+  RowGroups(uint64_t rows, size_t inner) {
+    rows_per_group = std::max<uint64_t>(1, kGroupElements / std::max<size_t>(inner, 1));
+    count = size_t((rows + rows_per_group - 1) / rows_per_group);
+  }
+};
+
 }  // namespace
 
 std::optional<QuantSkip> check_block_sizes(std::span<const uint64_t> shape,
@@ -214,7 +258,7 @@ std::variant<std::vector<uint64_t>, QuantSkip> infer_block_sizes(std::span<const
 
 std::variant<LinearQuantResult, QuantSkip> quantize_linear(const TensorView& weight,
                                                            const LinearQuantSpec& spec,
-                                                           KernelPath path) {
+                                                           KernelPath path, unsigned threads) {
   const std::vector<uint64_t>& shape = weight.shape();
   if (auto skip = check_block_sizes(shape, spec.block_sizes)) {
     if (skip->reason != QuantSkipReason::kBlockRankMismatch && has_infinity(weight)) {
@@ -230,27 +274,41 @@ std::variant<LinearQuantResult, QuantSkip> quantize_linear(const TensorView& wei
   const size_t inner = geometry.inner();
   const size_t segment = geometry.segment();
   const size_t nblocks = geometry.block_count();
+  const uint64_t rows = geometry.row_count();
   const bool half = weight.type() == ElementType::kFloat16;
-  const bool simd = path == KernelPath::kSimd;
+  const kernels::RowKernels& k = row_kernels(path);
+  const RowGroups groups(rows, inner);
+  if (threads == 0) threads = weight.size() >= kThreadedElements ? 0 : 1;
+  auto for_each_group = [&](auto&& fn) {
+    run_chunks(groups.count, threads, [&](size_t g) {
+      const uint64_t first = uint64_t(g) * groups.rows_per_group;
+      fn(g, first, std::min(rows, first + groups.rows_per_group));
+    });
+  };
 
   std::vector<float> lo(nblocks, std::numeric_limits<float>::infinity());
   std::vector<float> hi(nblocks, -std::numeric_limits<float>::infinity());
   std::vector<uint8_t> any_nan(nblocks, 0);
-  geometry.for_each_row([&](size_t row, size_t base) {
+  auto fold_row = [&](uint64_t row, size_t base) {
     if (half) {
-      const uint16_t* src = weight.fp16_bits().data() + row * inner;
-      (simd ? kernels::minmax_row_fp16_simd : kernels::minmax_row_fp16_scalar)(
-          src, inner, segment, &lo[base], &hi[base], &any_nan[base]);
+      k.minmax_fp16(weight.fp16_bits().data() + row * inner, inner, segment, &lo[base], &hi[base],
+                    &any_nan[base]);
     } else {
-      const float* src = weight.fp32_values().data() + row * inner;
-      (simd ? kernels::minmax_row_fp32_simd : kernels::minmax_row_fp32_scalar)(
-          src, inner, segment, &lo[base], &hi[base], &any_nan[base]);
+      k.minmax_fp32(weight.fp32_values().data() + row * inner, inner, segment, &lo[base], &hi[base],
+                    &any_nan[base]);
     }
-  });
+  };
+  if (geometry.rows_own_blocks()) {
+    for_each_group([&](size_t, uint64_t first, uint64_t end) {
+      for (uint64_t row = first; row < end; ++row) fold_row(row, geometry.first_block(row));
+    });
+  } else {
+    geometry.for_each_row(fold_row);  // rows share blocks: one thread folds them in turn
+  }
   // lo and hi start at +inf / -inf, so only a real infinity can show up on the far side.
   const float inf = std::numeric_limits<float>::infinity();
-  for (size_t k = 0; k < nblocks; ++k) {
-    if (lo[k] == -inf || hi[k] == inf) return infinity_skip();
+  for (size_t b = 0; b < nblocks; ++b) {
+    if (lo[b] == -inf || hi[b] == inf) return infinity_skip();
   }
 
   LinearQuantResult result;
@@ -263,40 +321,48 @@ std::variant<LinearQuantResult, QuantSkip> quantize_linear(const TensorView& wei
 
   std::vector<float> scale(nblocks);
   std::vector<float> zero(nblocks);
+  std::vector<float> stored_zero(nblocks);
   std::vector<uint8_t> zero_bytes(nblocks);
   float (*round_t)(float) = half ? round_to_fp16 : identity;
-  for (size_t k = 0; k < nblocks; ++k) {
+  const bool signed_codes = is_signed(spec.dtype);
+  for (size_t b = 0; b < nblocks; ++b) {
     const BlockParams p =
-        block_params(lo[k], hi[k], any_nan[k] != 0, spec.mode, spec.dtype, round_t);
-    scale[k] = p.scale;
-    zero[k] = p.zero;
-    zero_bytes[k] = p.zero_byte;
+        block_params(lo[b], hi[b], any_nan[b] != 0, spec.mode, spec.dtype, round_t);
+    scale[b] = p.scale;
+    zero[b] = p.zero;
+    zero_bytes[b] = p.zero_byte;
+    stored_zero[b] = float(signed_codes ? int32_t(int8_t(p.zero_byte)) : int32_t(p.zero_byte));
   }
   if (half) {
     result.scale_fp16.resize(nblocks);
-    for (size_t k = 0; k < nblocks; ++k) result.scale_fp16[k] = float_to_fp16(scale[k]);
+    for (size_t b = 0; b < nblocks; ++b) result.scale_fp16[b] = float_to_fp16(scale[b]);
   } else {
     result.scale_fp32 = scale;
   }
-  if (!(spec.mode == QuantMode::kLinearSymmetric && is_signed(spec.dtype))) {
+  if (!(spec.mode == QuantMode::kLinearSymmetric && signed_codes)) {
     result.zero_point = std::move(zero_bytes);
   }
 
   const kernels::CodeRange range{quant_range(spec.mode, spec.dtype).qmin,
                                  quant_range(spec.mode, spec.dtype).qmax};
   result.codes.resize(weight.size());
-  geometry.for_each_row([&](size_t row, size_t base) {
-    uint8_t* out = result.codes.data() + row * inner;
-    if (half) {
-      const uint16_t* src = weight.fp16_bits().data() + row * inner;
-      (simd ? kernels::quantize_row_fp16_simd : kernels::quantize_row_fp16_scalar)(
-          src, inner, segment, &scale[base], &zero[base], range, out);
-    } else {
-      const float* src = weight.fp32_values().data() + row * inner;
-      (simd ? kernels::quantize_row_fp32_simd : kernels::quantize_row_fp32_scalar)(
-          src, inner, segment, &scale[base], &zero[base], range, out);
+  std::vector<ErrorSums> group_sums(groups.count);
+  for_each_group([&](size_t g, uint64_t first, uint64_t end) {
+    ErrorSums sums;
+    for (uint64_t row = first; row < end; ++row) {
+      const size_t base = geometry.first_block(row);
+      const kernels::SegmentParams params{&scale[base], &zero[base], &stored_zero[base]};
+      uint8_t* out = result.codes.data() + row * inner;
+      add_error_sums(sums, half ? k.quantize_fp16(weight.fp16_bits().data() + row * inner, inner,
+                                                  segment, params, range, out)
+                                : k.quantize_fp32(weight.fp32_values().data() + row * inner, inner,
+                                                  segment, params, range, out));
     }
+    group_sums[g] = sums;
   });
+  ErrorSums total;
+  for (const ErrorSums& sums : group_sums) add_error_sums(total, sums);
+  result.metrics = metrics_from_sums(total, weight.size());
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/compress/error_metrics.h"
 #include "core/compress/tensor_view.h"
 
 namespace mlpress::compress {
@@ -101,6 +102,11 @@ struct LinearQuantResult {
   // Data dtype bytes, same layout as the scale. Absent for signed symmetric, as in the iOS18
   // constexpr_blockwise_shift_scale op (the iOS16 op wants an all-zero array instead).
   std::optional<std::vector<uint8_t>> zero_point;
+  // The error of dequantize_linear(result) against the weight, computed while quantizing. The
+  // sums are taken in a fixed order (kernels::kErrorLanes lanes per row, rows in fixed groups),
+  // so they are the same for every kernel path and thread count, and agree with
+  // compute_error_metrics to rounding.
+  ErrorMetrics metrics;
 
   int32_t code_at(size_t i) const { return decode_byte(codes[i]); }
   int32_t zero_point_at(size_t block) const {
@@ -115,8 +121,9 @@ struct LinearQuantResult {
   int32_t decode_byte(uint8_t b) const { return is_signed(dtype) ? int32_t(int8_t(b)) : b; }
 };
 
-// Scalar reference or the SIMD twin; both give identical results.
-enum class KernelPath : uint8_t { kScalar, kSimd };
+// Scalar reference or a SIMD twin; all give identical results. kSimd is the fastest this CPU
+// runs (AVX2 + F16C on x86-64 when present); kSimdPortable the 4-lane twin (SSE2, wasm simd128).
+enum class KernelPath : uint8_t { kScalar, kSimd, kSimdPortable };
 
 // The weight's codes and parameters, or why the weight is skipped (block_sizes of the wrong
 // rank or not dividing the shape, inf in the weight, a zero-sized dimension).
@@ -124,9 +131,13 @@ enum class KernelPath : uint8_t { kScalar, kSimd };
 // Degenerate cases follow coremltools on x86-64: an all-zero block gets scale 0, codes 0 and,
 // in linear mode, zero point 0 (NaN cast to int); a block containing NaN gets a NaN scale
 // (canonical quiet NaN bits), codes 0 and zero point 0 (linear) or the symmetric shift.
+//
+// Large weights are cut into groups of rows that run on up to `threads` threads (0 = one per
+// core for weights of 256K elements or more, else 1; the wasm build always uses one).
 std::variant<LinearQuantResult, QuantSkip> quantize_linear(const TensorView& weight,
                                                            const LinearQuantSpec& spec,
-                                                           KernelPath path = KernelPath::kSimd);
+                                                           KernelPath path = KernelPath::kSimd,
+                                                           unsigned threads = 0);
 
 // coremltools' decompress: float32 scale * (code - zero point), then rounded to the weight's
 // dtype (each value is exactly representable in fp16 for an fp16 weight).

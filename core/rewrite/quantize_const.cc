@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/compress/error_metrics.h"
 #include "core/compress/linear_quantize.h"
 #include "core/io/error.h"
 #include "core/mil/dtype.h"
@@ -128,10 +127,9 @@ std::optional<Replacement> quantize_const(const spec::Operation& const_op,
       quantized_op(result, shape, context.unique_name(context.const_name + "_quantized"),
                    context.opset_version, weight.file_name, append);
 
-  const auto metrics = compress::compute_error_metrics(view, compress::dequantize_linear(result));
   Replacement ops;
   ops.push_back(std::move(op));
-  record_compressed(outcome, ops, payloads.stored_bytes(), metrics);
+  record_compressed(outcome, ops, payloads.stored_bytes(), result.metrics);
   return ops;
 }
 

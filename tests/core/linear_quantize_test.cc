@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -135,7 +137,7 @@ void expect_matches_golden(const GoldenTensor& t, const GoldenCase& gc, KernelPa
   std::ostringstream name;
   name << (t.type == ElementType::kFloat16 ? "fp16 " : "fp32 ") << dims(t.shape) << " "
        << mode_name(gc.spec.mode) << " " << dtype_name(gc.spec.dtype) << " blocks "
-       << dims(gc.spec.block_sizes) << (path == KernelPath::kSimd ? " simd" : " scalar");
+       << dims(gc.spec.block_sizes) << " path " << int(path);
   SCOPED_TRACE(name.str());
   const auto outcome = quantize_linear(t.view(), gc.spec, path);
   if (gc.skipped) {
@@ -172,7 +174,7 @@ TEST(LinearQuantGolden, MatchesCoremltoolsBitForBit) {
   size_t skipped = 0;
   for (const GoldenCase& gc : g.cases) {
     skipped += gc.skipped;
-    for (KernelPath path : {KernelPath::kScalar, KernelPath::kSimd}) {
+    for (KernelPath path : {KernelPath::kScalar, KernelPath::kSimd, KernelPath::kSimdPortable}) {
       expect_matches_golden(g.tensors.at(gc.tensor), gc, path);
     }
   }
@@ -405,70 +407,130 @@ std::vector<float> awkward_values(std::mt19937& rng, size_t n) {
   return v;
 }
 
+// Every SIMD kernel set this build and CPU can run (the portable one always).
+std::vector<const kernels::RowKernels*> simd_kernel_sets() {
+  std::vector<const kernels::RowKernels*> sets = {&kernels::portable_simd_kernels()};
+  if (kernels::x86_avx2_kernels()) sets.push_back(kernels::x86_avx2_kernels());
+  return sets;
+}
+
+// Bit-equal doubles, or both NaN (NaN payloads are not part of the contract).
+bool same_double(double a, double b) {
+  if (a != a || b != b) return a != a && b != b;
+  uint64_t x, y;
+  std::memcpy(&x, &a, 8);
+  std::memcpy(&y, &b, 8);
+  return x == y;
+}
+
+bool same_sums(const ErrorSums& a, const ErrorSums& b) {
+  return same_double(a.signal, b.signal) && same_double(a.noise, b.noise) &&
+         same_double(a.dot, b.dot) && same_double(a.recon_energy, b.recon_energy) &&
+         same_double(a.max_abs, b.max_abs);
+}
+
 TEST(LinearQuantKernels, SimdRowKernelsMatchScalarOnAllTails) {
-  std::mt19937 rng(7);
-  for (size_t n = 1; n <= 41; ++n) {
-    for (size_t segment = 1; segment <= n; ++segment) {
-      if (n % segment) continue;
-      const size_t blocks = n / segment;
-      const std::vector<float> f = awkward_values(rng, n);
-      std::vector<uint16_t> h(n);
-      for (size_t i = 0; i < n; ++i) h[i] = float_to_fp16(f[i]);
-      // Ranges, with a NaN in some rows.
-      std::vector<float> g = f;
-      std::vector<uint16_t> gh = h;
-      if (n % 3 == 0) {
-        g[n / 2] = std::nanf("");
-        gh[n / 2] = 0x7E00;
-      }
-      const float inf = std::numeric_limits<float>::infinity();
-      for (int half = 0; half < 2; ++half) {
-        std::vector<float> lo_s(blocks, inf), hi_s(blocks, -inf), lo_v(blocks, inf),
-            hi_v(blocks, -inf);
-        std::vector<uint8_t> nan_s(blocks, 0), nan_v(blocks, 0);
-        if (half) {
-          kernels::minmax_row_fp16_scalar(gh.data(), n, segment, lo_s.data(), hi_s.data(),
-                                          nan_s.data());
-          kernels::minmax_row_fp16_simd(gh.data(), n, segment, lo_v.data(), hi_v.data(),
-                                        nan_v.data());
-        } else {
-          kernels::minmax_row_fp32_scalar(g.data(), n, segment, lo_s.data(), hi_s.data(),
-                                          nan_s.data());
-          kernels::minmax_row_fp32_simd(g.data(), n, segment, lo_v.data(), hi_v.data(),
-                                        nan_v.data());
+  const kernels::RowKernels& scalar = kernels::scalar_kernels();
+  for (const kernels::RowKernels* simd : simd_kernel_sets()) {
+    SCOPED_TRACE(simd->name);
+    std::mt19937 rng(7);
+    for (size_t n = 1; n <= 72; ++n) {
+      for (size_t segment = 1; segment <= n; ++segment) {
+        if (n % segment) continue;
+        const size_t blocks = n / segment;
+        const std::vector<float> f = awkward_values(rng, n);
+        std::vector<uint16_t> h(n);
+        for (size_t i = 0; i < n; ++i) h[i] = float_to_fp16(f[i]);
+        // Ranges, with a NaN in some rows.
+        std::vector<float> g = f;
+        std::vector<uint16_t> gh = h;
+        if (n % 3 == 0) {
+          g[n / 2] = std::nanf("");
+          gh[n / 2] = 0x7E00;
         }
+        const float inf = std::numeric_limits<float>::infinity();
+        for (int half = 0; half < 2; ++half) {
+          std::vector<float> lo_s(blocks, inf), hi_s(blocks, -inf), lo_v(blocks, inf),
+              hi_v(blocks, -inf);
+          std::vector<uint8_t> nan_s(blocks, 0), nan_v(blocks, 0);
+          if (half) {
+            scalar.minmax_fp16(gh.data(), n, segment, lo_s.data(), hi_s.data(), nan_s.data());
+            simd->minmax_fp16(gh.data(), n, segment, lo_v.data(), hi_v.data(), nan_v.data());
+          } else {
+            scalar.minmax_fp32(g.data(), n, segment, lo_s.data(), hi_s.data(), nan_s.data());
+            simd->minmax_fp32(g.data(), n, segment, lo_v.data(), hi_v.data(), nan_v.data());
+          }
+          for (size_t k = 0; k < blocks; ++k) {
+            ASSERT_EQ(nan_s[k], nan_v[k]) << n << "/" << segment;
+            ASSERT_EQ(lo_s[k], lo_v[k]) << n << "/" << segment;  // == : zeros may differ in sign
+            ASSERT_EQ(hi_s[k], hi_v[k]) << n << "/" << segment;
+          }
+        }
+        // Codes and error sums, with arbitrary (even degenerate) block parameters, and the
+        // weights with a NaN too.
+        std::vector<float> scale(blocks), zero(blocks), stored(blocks);
+        std::uniform_real_distribution<float> unit(0.001f, 0.2f);
+        std::uniform_int_distribution<int> zp(-8, 8);
         for (size_t k = 0; k < blocks; ++k) {
-          ASSERT_EQ(nan_s[k], nan_v[k]) << n << "/" << segment;
-          ASSERT_EQ(lo_s[k], lo_v[k]) << n << "/" << segment;  // == : zeros may differ in sign
-          ASSERT_EQ(hi_s[k], hi_v[k]) << n << "/" << segment;
+          scale[k] = round_to_fp16(unit(rng));
+          zero[k] = float(zp(rng));
+          stored[k] = zero[k];
         }
-      }
-      // Codes, with arbitrary (even degenerate) block parameters.
-      std::vector<float> scale(blocks), zero(blocks);
-      std::uniform_real_distribution<float> unit(0.001f, 0.2f);
-      std::uniform_int_distribution<int> zp(-8, 8);
-      for (size_t k = 0; k < blocks; ++k) {
-        scale[k] = round_to_fp16(unit(rng));
-        zero[k] = float(zp(rng));
-      }
-      if (blocks > 1) scale[1] = 0.0f;
-      if (blocks > 2) zero[2] = std::nanf("");
-      for (kernels::CodeRange range : {kernels::CodeRange{-128, 127}, kernels::CodeRange{0, 15},
-                                       kernels::CodeRange{-7, 7}, kernels::CodeRange{0, 254}}) {
-        std::vector<uint8_t> a(n), b(n), c(n), d(n);
-        kernels::quantize_row_fp16_scalar(h.data(), n, segment, scale.data(), zero.data(), range,
-                                          a.data());
-        kernels::quantize_row_fp16_simd(h.data(), n, segment, scale.data(), zero.data(), range,
-                                        b.data());
-        kernels::quantize_row_fp32_scalar(f.data(), n, segment, scale.data(), zero.data(), range,
-                                          c.data());
-        kernels::quantize_row_fp32_simd(f.data(), n, segment, scale.data(), zero.data(), range,
-                                        d.data());
-        ASSERT_EQ(a, b) << "fp16 n=" << n << " segment=" << segment;
-        ASSERT_EQ(c, d) << "fp32 n=" << n << " segment=" << segment;
+        if (blocks > 1) scale[1] = 0.0f;
+        if (blocks > 2) zero[2] = std::nanf("");
+        if (blocks > 2) stored[2] = 0.0f;
+        const kernels::SegmentParams params{scale.data(), zero.data(), stored.data()};
+        for (kernels::CodeRange range : {kernels::CodeRange{-128, 127}, kernels::CodeRange{0, 15},
+                                         kernels::CodeRange{-7, 7}, kernels::CodeRange{0, 254}}) {
+          for (int with_nan = 0; with_nan < 2; ++with_nan) {
+            const std::vector<uint16_t>& hh = with_nan ? gh : h;
+            const std::vector<float>& ff = with_nan ? g : f;
+            std::vector<uint8_t> a(n), b(n), c(n), d(n);
+            const ErrorSums sa =
+                scalar.quantize_fp16(hh.data(), n, segment, params, range, a.data());
+            const ErrorSums sb =
+                simd->quantize_fp16(hh.data(), n, segment, params, range, b.data());
+            const ErrorSums sc =
+                scalar.quantize_fp32(ff.data(), n, segment, params, range, c.data());
+            const ErrorSums sd =
+                simd->quantize_fp32(ff.data(), n, segment, params, range, d.data());
+            ASSERT_EQ(a, b) << "fp16 n=" << n << " segment=" << segment;
+            ASSERT_EQ(c, d) << "fp32 n=" << n << " segment=" << segment;
+            ASSERT_TRUE(same_sums(sa, sb)) << "fp16 n=" << n << " segment=" << segment;
+            ASSERT_TRUE(same_sums(sc, sd)) << "fp32 n=" << n << " segment=" << segment;
+          }
+        }
       }
     }
   }
+}
+
+// The scalar error sums against a plain double reconstruction of the same codes.
+TEST(LinearQuantKernels, ScalarErrorSumsAreTheReconstructionError) {
+  const std::vector<float> w = {0.5f, -0.26f, 0.1f, 0.0f, 0.7f, -0.3f, 0.2f, 0.05f, 0.33f, -0.9f};
+  const std::vector<float> scale = {0.01f, 0.02f};
+  const std::vector<float> zero = {3.0f, -1.0f};
+  const kernels::CodeRange range{-128, 127};
+  std::vector<uint8_t> codes(w.size());
+  const ErrorSums sums = kernels::scalar_kernels().quantize_fp32(
+      w.data(), w.size(), 5, {scale.data(), zero.data(), zero.data()}, range, codes.data());
+  double signal = 0, noise = 0, dot = 0, recon = 0, max_abs = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const size_t k = i / 5;
+    const float q = std::nearbyint(w[i] / scale[k]) + zero[k];
+    ASSERT_EQ(int8_t(codes[i]), int(std::clamp(q, -128.0f, 127.0f))) << i;
+    const double r = double((float(int8_t(codes[i])) - zero[k]) * scale[k]);
+    signal += double(w[i]) * w[i];
+    noise += (w[i] - r) * (w[i] - r);
+    dot += w[i] * r;
+    recon += r * r;
+    max_abs = std::max(max_abs, std::fabs(w[i] - r));
+  }
+  EXPECT_NEAR(sums.signal, signal, 1e-15 * signal);
+  EXPECT_NEAR(sums.noise, noise, 1e-12 * noise);
+  EXPECT_NEAR(sums.dot, dot, 1e-15 * dot);
+  EXPECT_NEAR(sums.recon_energy, recon, 1e-15 * recon);
+  EXPECT_EQ(sums.max_abs, max_abs);
 }
 
 TEST(LinearQuantKernels, SimdMatchesScalarOnWholeTensors) {
@@ -500,20 +562,64 @@ TEST(LinearQuantKernels, SimdMatchesScalarOnWholeTensors) {
           for (int half = 0; half < 2; ++half) {
             const TensorView view = half ? TensorView::fp16(h, shape) : TensorView::fp32(f, shape);
             const LinearQuantResult a = quantized(quantize_linear(view, spec, KernelPath::kScalar));
-            const LinearQuantResult b = quantized(quantize_linear(view, spec, KernelPath::kSimd));
-            ASSERT_EQ(a.codes, b.codes) << dims(shape) << " blocks " << dims(spec.block_sizes);
-            ASSERT_EQ(a.scale_fp16, b.scale_fp16);
-            ASSERT_EQ(a.scale_fp32.size(), b.scale_fp32.size());
-            for (size_t k = 0; k < a.scale_fp32.size(); ++k) {
-              ASSERT_EQ(float_bits(a.scale_fp32[k]), float_bits(b.scale_fp32[k]));
+            for (KernelPath path : {KernelPath::kSimd, KernelPath::kSimdPortable}) {
+              const LinearQuantResult b = quantized(quantize_linear(view, spec, path));
+              ASSERT_EQ(a.codes, b.codes) << dims(shape) << " blocks " << dims(spec.block_sizes);
+              ASSERT_EQ(a.scale_fp16, b.scale_fp16);
+              ASSERT_EQ(a.scale_fp32.size(), b.scale_fp32.size());
+              for (size_t k = 0; k < a.scale_fp32.size(); ++k) {
+                ASSERT_EQ(float_bits(a.scale_fp32[k]), float_bits(b.scale_fp32[k]));
+              }
+              ASSERT_EQ(a.zero_point, b.zero_point);
+              ASSERT_TRUE(same_double(a.metrics.snr_db, b.metrics.snr_db));
+              ASSERT_TRUE(same_double(a.metrics.cosine, b.metrics.cosine));
+              ASSERT_TRUE(same_double(a.metrics.max_abs_error, b.metrics.max_abs_error));
+              ASSERT_TRUE(same_double(a.metrics.rmse, b.metrics.rmse));
             }
-            ASSERT_EQ(a.zero_point, b.zero_point);
           }
         }
       }
       size_t d = 0;
       while (d < shape.size() && ++pick[d] == choices[d].size()) pick[d++] = 0;
       if (d == shape.size()) break;
+    }
+  }
+}
+
+// The metrics computed while quantizing equal those of the dequantized weight (up to the order
+// of the double sums), and do not depend on the thread count; neither do the codes.
+TEST(LinearQuantMetrics, FusedMetricsMatchDequantizedWeightOnAnyThreadCount) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  const std::vector<std::vector<uint64_t>> shapes = {{300, 1000}, {7, 3, 20000}, {40, 24}};
+  for (const auto& shape : shapes) {
+    const size_t n = element_count(shape);
+    std::vector<float> f(n);
+    for (float& x : f) x = normal(rng);
+    std::vector<uint16_t> h(n);
+    for (size_t i = 0; i < n; ++i) h[i] = float_to_fp16(f[i]);
+    for (const std::vector<uint64_t>& blocks : {std::vector<uint64_t>(shape.size(), 0), [&] {
+                                                  std::vector<uint64_t> b(shape.size(), 0);
+                                                  b[0] = 1;
+                                                  b.back() = 8;
+                                                  return b;
+                                                }()}) {
+      for (int half = 0; half < 2; ++half) {
+        SCOPED_TRACE(dims(shape) + " blocks " + dims(blocks) + (half ? " fp16" : " fp32"));
+        const TensorView view = half ? TensorView::fp16(h, shape) : TensorView::fp32(f, shape);
+        const LinearQuantSpec spec{QuantMode::kLinear, QuantDtype::kUint8, blocks};
+        const LinearQuantResult one = quantized(quantize_linear(view, spec, KernelPath::kSimd, 1));
+        const LinearQuantResult many = quantized(quantize_linear(view, spec, KernelPath::kSimd, 5));
+        ASSERT_EQ(one.codes, many.codes);
+        EXPECT_TRUE(same_double(one.metrics.snr_db, many.metrics.snr_db));
+        EXPECT_TRUE(same_double(one.metrics.cosine, many.metrics.cosine));
+        EXPECT_TRUE(same_double(one.metrics.rmse, many.metrics.rmse));
+        const ErrorMetrics ref = compute_error_metrics(view, dequantize_linear(one));
+        EXPECT_NEAR(one.metrics.snr_db, ref.snr_db, 1e-9);
+        EXPECT_NEAR(one.metrics.cosine, ref.cosine, 1e-12);
+        EXPECT_NEAR(one.metrics.rmse, ref.rmse, 1e-12 * ref.rmse);
+        EXPECT_EQ(one.metrics.max_abs_error, ref.max_abs_error);
+      }
     }
   }
 }

@@ -1,0 +1,68 @@
+// The linear quantization row kernels for x86-64 CPUs with AVX2 and F16C: the shared SIMD body
+// on 8 lanes, with the hardware binary16 conversions and rounding. Only the functions below the
+// target pragma use AVX2; every header is included before it, so no inline function shared with
+// other translation units is compiled for AVX2 (which would break CPUs without it).
+#include "core/compress/linear_quantize_kernels.h"
+
+#if defined(MLPRESS_KERNELS_X86)
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "core/compress/fp16_convert.h"
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,f16c"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,f16c")
+#endif
+
+#include "core/compress/linear_quantize_simd_body.h"
+
+namespace mlpress::compress::kernels {
+namespace {
+
+struct Avx2F16cIsa {
+  static constexpr size_t kLanes = 8;
+  using f32 = Vec<8>::f32;
+  static f32 load_fp16(const uint16_t* p) {
+    return f32(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  }
+  // NaN comes out quiet (payload bits may differ from float_to_fp16); only "is NaN" is used.
+  static f32 round_fp16(f32 x) {
+    return f32(_mm256_cvtph_ps(_mm256_cvtps_ph(__m256(x), _MM_FROUND_TO_NEAREST_INT)));
+  }
+  static f32 round_even(f32 x) {
+    return f32(_mm256_round_ps(__m256(x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+};
+
+using Avx2 = SimdBody<Avx2F16cIsa>;
+
+}  // namespace
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+const RowKernels* x86_avx2_kernels_if_supported() {
+  static const RowKernels kAvx2 = {
+      "avx2+f16c (8 lanes)", Avx2::minmax_fp16,   Avx2::minmax_fp32,
+      Avx2::quantize_fp16,   Avx2::quantize_fp32,
+  };
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("f16c")) return nullptr;
+  return &kAvx2;
+}
+
+}  // namespace mlpress::compress::kernels
+
+#endif  // MLPRESS_KERNELS_X86
