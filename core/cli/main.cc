@@ -1,4 +1,5 @@
 // The mlpress command line: a thin layer over the core library.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
@@ -43,6 +44,13 @@ constexpr const char* kUsage = R"(usage:
       block of 32, k-means palettization at 8/6/4/3/2 bits per tensor and grouped by 16
       channels, pruning 50/75%): relative error, SNR, cosine and stored bytes; ranked by
       the relative error of 4-bit per-tensor palettization (docs/sensitivity.md).
+  mlpress plan PACKAGE (--target-size SIZE | --min-snr DB | both) [--json] [-o DIR]
+               [--keep-first-last | --no-keep-first-last] [--weight-threshold N]
+      Choose one choice per weight: the least total squared error whose weight files fit
+      SIZE (25%, 40MB, 38MiB, 1234567), or the smallest that keeps every weight's SNR at
+      DB or more. -o DIR writes one coremltools config per compression kind.
+  mlpress compress --auto (--target-size SIZE | --min-snr DB) [plan options] IN OUT [--json]
+      Plan as above and apply the plan.
   mlpress --help | --version
 )";
 
@@ -94,6 +102,8 @@ std::string outcome_line(const mlpress::WeightOutcome& w) {
 }
 
 int run_compress(const std::vector<std::string>& args) {
+  if (std::find(args.begin(), args.end(), "--auto") != args.end())
+    return mlpress::cli::run_auto_compress(args, usage_error);
   mlpress::cli::CompressArgs parsed;
   try {
     parsed = mlpress::cli::parse_compress_args(args);
@@ -164,6 +174,7 @@ int main(int argc, char** argv) {
     if (command == "compress") return run_compress(args);
     if (command == "decompress") return run_decompress(args);
     if (command == "sensitivity") return mlpress::cli::run_sensitivity(args, usage_error);
+    if (command == "plan") return mlpress::cli::run_plan(args, usage_error);
     return usage_error("unknown command " + command);
   } catch (const std::exception& e) {
     std::cerr << "mlpress: error: " << e.what() << "\n";
