@@ -50,7 +50,9 @@ class DirectoryPackage final : public PackageReader {
     for (auto it = fs::recursive_directory_iterator(root_, ec); !ec && it != fs::end(it);
          it.increment(ec)) {
       if (!it->is_regular_file()) continue;
-      const std::string rel = fs::relative(it->path(), root_).generic_string();
+      // Lexically: fs::relative resolves real paths, which the browser's WORKERFS (a dropped
+      // package folder) cannot do; the iterator's paths all start with root_ anyway.
+      const std::string rel = it->path().lexically_relative(root_).generic_string();
       const std::string base = basename_of(rel);
       if (base.starts_with("._") || base == ".DS_Store") continue;
       files_.push_back(rel);
