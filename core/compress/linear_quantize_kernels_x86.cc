@@ -41,6 +41,18 @@ struct Avx2F16cIsa {
   static f32 round_even(f32 x) {
     return f32(_mm256_round_ps(__m256(x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   }
+  // Low bytes of 8 int32 lanes: masked to 0..255, the saturating packs are exact.
+  static void store_bytes(Vec<8>::i32 c, uint8_t* out) {
+    const __m256i low = _mm256_and_si256(__m256i(c), _mm256_set1_epi32(0xFF));
+    const __m128i words =
+        _mm_packus_epi32(_mm256_castsi256_si128(low), _mm256_extracti128_si256(low, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm_packus_epi16(words, words));
+  }
+  template <size_t H>
+  static Vec<8>::f64 widen(f32 v) {
+    if constexpr (H == 0) return Vec<8>::f64(_mm256_cvtps_pd(_mm256_castps256_ps128(__m256(v))));
+    return Vec<8>::f64(_mm256_cvtps_pd(_mm256_extractf128_ps(__m256(v), 1)));
+  }
 };
 
 using Avx2 = SimdBody<Avx2F16cIsa>;

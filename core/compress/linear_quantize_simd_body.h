@@ -9,6 +9,9 @@
 //   static Vec<kLanes>::f32 load_fp16(const uint16_t*);   // kLanes halves -> floats
 //   static Vec<kLanes>::f32 round_fp16(Vec<kLanes>::f32); // nearest binary16 value, as floats
 //   static Vec<kLanes>::f32 round_even(Vec<kLanes>::f32); // round half to even
+//   static void store_bytes(Vec<kLanes>::i32, uint8_t*);  // low byte of each lane
+//   template <size_t H> static Vec<kLanes>::f64 widen(Vec<kLanes>::f32);  // half H as doubles
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -169,8 +172,7 @@ struct SimdBody {
     q = select(q < qmin, qmin, q);
     q = select(q > qmax, qmax, q);
     q = select(q == q, q, splat(0.0f));
-    const u8 bytes = __builtin_convertvector(__builtin_convertvector(q, i32), u8);
-    std::memcpy(out, &bytes, sizeof bytes);
+    Isa::store_bytes(__builtin_convertvector(q, i32), out);
     return q;
   }
 
@@ -180,37 +182,24 @@ struct SimdBody {
     d2 noise[2] = {};
     d2 dot[2] = {};
     d2 recon[2] = {};
+    // max |e| (a > m ? a : m, one max instruction) and, apart, whether any |e| was NaN: the
+    // pair gives the NaN-sticky maximum without a loop-carried blend.
     d2 max_abs[2] = {};
+    m64 any_nan = {};
   };
 
   template <size_t H>
-  static d2 widen(f32 v) {
-    if constexpr (L == 8) {
-      if constexpr (H == 0) {
-        return __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3), d2);
-      } else {
-        return __builtin_convertvector(__builtin_shufflevector(v, v, 4, 5, 6, 7), d2);
-      }
-    } else {
-      if constexpr (H == 0) {
-        return __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1), d2);
-      } else {
-        return __builtin_convertvector(__builtin_shufflevector(v, v, 2, 3), d2);
-      }
-    }
-  }
-
-  template <size_t H>
   static void accumulate_half(Acc& acc, f32 w, f32 r) {
-    const d2 wd = widen<H>(w);
-    const d2 rd = widen<H>(r);
+    const d2 wd = Isa::template widen<H>(w);
+    const d2 rd = Isa::template widen<H>(r);
     const d2 e = wd - rd;
     acc.signal[H] += wd * wd;
     acc.noise[H] += e * e;
     acc.dot[H] += wd * rd;
     acc.recon[H] += rd * rd;
     const d2 a = bit_as<d2>(bit_as<m64>(e) & (m64{} + std::numeric_limits<int64_t>::max()));
-    acc.max_abs[H] = select((a > acc.max_abs[H]) | (a != a), a, acc.max_abs[H]);
+    acc.max_abs[H] = select(a > acc.max_abs[H], a, acc.max_abs[H]);
+    acc.any_nan |= a != a;
   }
 
   static void spill(const Acc (&acc)[kVectorsPerGroup], LaneSums& sums) {
@@ -222,7 +211,8 @@ struct SimdBody {
           sums.noise[lane] = acc[v].noise[h][j];
           sums.dot[lane] = acc[v].dot[h][j];
           sums.recon[lane] = acc[v].recon[h][j];
-          sums.max_abs[lane] = acc[v].max_abs[h][j];
+          sums.max_abs[lane] =
+              acc[v].any_nan[j] ? std::numeric_limits<double>::quiet_NaN() : acc[v].max_abs[h][j];
         }
       }
     }
@@ -244,14 +234,29 @@ struct SimdBody {
     Acc acc[kVectorsPerGroup];
     size_t i = 0;
     if (segment % kErrorLanes == 0) {
+      // Two short loops over each chunk (codes, then errors) instead of one long one: each has
+      // a shorter dependency chain, so the CPU overlaps more iterations.
+      constexpr size_t kChunk = 256;
+      alignas(64) float codes_as_float[kChunk];
       for (size_t k = 0; i < n; ++k) {
         const f32 s = splat(p.scale[k]);
         const f32 z = splat(p.zero[k]);
         const f32 dz = splat(p.stored_zero[k]);
-        for (const size_t end = i + segment; i < end; i += kErrorLanes) {
-          for (size_t v = 0; v < kVectorsPerGroup; ++v) {
-            step<Source>(row, i + v * L, s, z, dz, range, out, acc[v]);
+        for (const size_t end = i + segment; i < end;) {
+          const size_t chunk_end = std::min(end, i + kChunk);
+          for (size_t j = i; j < chunk_end; j += L) {
+            const f32 q = codes(Source::quotient(Source::load(row + j), s), z, range, out + j);
+            std::memcpy(codes_as_float + (j - i), &q, sizeof q);
           }
+          for (size_t j = i; j < chunk_end; j += kErrorLanes) {
+            for (size_t v = 0; v < kVectorsPerGroup; ++v) {
+              const f32 w = Source::load(row + j + v * L);
+              const f32 r = Source::reconstruct(load_f32(codes_as_float + (j - i) + v * L), dz, s);
+              accumulate_half<0>(acc[v], w, r);
+              accumulate_half<1>(acc[v], w, r);
+            }
+          }
+          i = chunk_end;
         }
       }
     } else {
@@ -356,6 +361,27 @@ struct PortableIsa {
     const i32 inf_nan = (h & splat_u(0x7C00u)) == splat_u(0x7C00u);
     const u32 magnitude = select(inf_nan, em | splat_u(0x7F800000u), scaled);
     return bit_as<f32>(magnitude | ((h & splat_u(0x8000u)) << 16));
+  }
+
+  template <size_t H>
+  static typename Vec<L>::f64 widen(f32 v) {
+    using f64 = typename Vec<L>::f64;
+    if constexpr (L == 8) {
+      if constexpr (H == 0)
+        return __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3), f64);
+      else
+        return __builtin_convertvector(__builtin_shufflevector(v, v, 4, 5, 6, 7), f64);
+    } else {
+      if constexpr (H == 0)
+        return __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1), f64);
+      else
+        return __builtin_convertvector(__builtin_shufflevector(v, v, 2, 3), f64);
+    }
+  }
+
+  static void store_bytes(i32 c, uint8_t* out) {
+    const typename Vec<L>::u8 bytes = __builtin_convertvector(c, typename Vec<L>::u8);
+    std::memcpy(out, &bytes, sizeof bytes);
   }
 
   static f32 load_fp16(const uint16_t* p) {

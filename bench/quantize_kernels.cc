@@ -1,0 +1,134 @@
+// Throughput of the linear quantization kernels, in GB/s of weight input per core: the scalar
+// reference and every SIMD kernel set this build and CPU can run, on one 1024 x 1024 weight
+// (int8 symmetric per channel, the shape and config of scripts/bench_quantize.py), then the
+// whole quantize_linear call on one thread and on all of them. A benchmark, not a test: it
+// asserts nothing about speed. Built natively and, by scripts/build_wasm.sh, for Node.js:
+//
+//   build/bench/mlpress_bench_kernels [seconds per figure, default 0.5]
+//   node build-wasm/mlpress-bench-kernels-simd.js
+//
+// Each figure is the best of many timed runs, which filters out time lost to other processes
+// on a busy machine; the first lines name the kernel sets and thread count.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/compress/fp16_convert.h"
+#include "core/compress/linear_quantize.h"
+#include "core/compress/linear_quantize_kernels.h"
+#include "core/compress/parallel_chunks.h"
+
+namespace {
+
+using namespace mlpress::compress;
+
+constexpr size_t kRows = 1024;
+constexpr size_t kCols = 1024;
+
+// Best seconds of one call of `fn`, over runs filling `budget` seconds (at least 3 runs).
+double best_seconds(double budget, const std::function<void()>& fn) {
+  using clock = std::chrono::steady_clock;
+  double best = 1e30;
+  const auto start = clock::now();
+  for (int runs = 0;
+       runs < 3 || std::chrono::duration<double>(clock::now() - start).count() < budget; ++runs) {
+    const auto t0 = clock::now();
+    fn();
+    best = std::min(best, std::chrono::duration<double>(clock::now() - t0).count());
+  }
+  return best;
+}
+
+void report(const std::string& what, double bytes, double seconds) {
+  std::printf("| %-52s | %8.3f ms | %6.2f GB/s |\n", what.c_str(), seconds * 1e3,
+              bytes / seconds / 1e9);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const double budget = argc > 1 ? std::atof(argv[1]) : 0.5;
+  std::mt19937 rng(0);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  std::vector<uint16_t> fp16(kRows * kCols);
+  std::vector<float> fp32(kRows * kCols);
+  for (size_t i = 0; i < fp16.size(); ++i) {
+    fp16[i] = float_to_fp16(normal(rng));
+    fp32[i] = fp16_to_float(fp16[i]);
+  }
+  const double fp16_bytes = double(fp16.size()) * 2;
+  const double fp32_bytes = double(fp32.size()) * 4;
+
+  // Per-channel int8 symmetric block parameters, as quantize_linear computes them.
+  const TensorView view16 = TensorView::fp16(fp16, {kRows, kCols});
+  const LinearQuantSpec spec{QuantMode::kLinearSymmetric, QuantDtype::kInt8, {1, 0}};
+  const auto reference = std::get<LinearQuantResult>(quantize_linear(view16, spec));
+  std::vector<float> scale(kRows), zero(kRows, 0.0f);
+  for (size_t r = 0; r < kRows; ++r) scale[r] = reference.scale_at(r);
+  const kernels::CodeRange range{-127, 127};
+
+  std::vector<const kernels::RowKernels*> sets = {&kernels::scalar_kernels(),
+                                                  &kernels::portable_simd_kernels()};
+  if (kernels::x86_avx2_kernels()) sets.push_back(kernels::x86_avx2_kernels());
+  std::printf(
+      "%zu x %zu weight, int8 symmetric per channel; best of runs over %.2f s each; "
+      "%u threads available\n\n",
+      kRows, kCols, budget, default_chunk_threads());
+  std::printf("| kernel | time | input throughput |\n|---|---|---|\n");
+
+  std::vector<uint8_t> codes(fp16.size());
+  std::vector<float> lo(kRows), hi(kRows);
+  std::vector<uint8_t> nan(kRows);
+  volatile double sink = 0;
+  for (const kernels::RowKernels* k : sets) {
+    report(std::string(k->name) + ": fp16 min/max pass", fp16_bytes, best_seconds(budget, [&] {
+             std::fill(lo.begin(), lo.end(), 1e30f);
+             std::fill(hi.begin(), hi.end(), -1e30f);
+             for (size_t r = 0; r < kRows; ++r) {
+               k->minmax_fp16(&fp16[r * kCols], kCols, kCols, &lo[r], &hi[r], &nan[r]);
+             }
+           }));
+    report(
+        std::string(k->name) + ": fp16 quantize + error pass", fp16_bytes,
+        best_seconds(budget, [&] {
+          for (size_t r = 0; r < kRows; ++r) {
+            const kernels::SegmentParams p{&scale[r], &zero[r], &zero[r]};
+            sink =
+                sink +
+                k->quantize_fp16(&fp16[r * kCols], kCols, kCols, p, range, &codes[r * kCols]).noise;
+          }
+        }));
+    report(
+        std::string(k->name) + ": fp32 quantize + error pass", fp32_bytes,
+        best_seconds(budget, [&] {
+          for (size_t r = 0; r < kRows; ++r) {
+            const kernels::SegmentParams p{&scale[r], &zero[r], &zero[r]};
+            sink =
+                sink +
+                k->quantize_fp32(&fp32[r * kCols], kCols, kCols, p, range, &codes[r * kCols]).noise;
+          }
+        }));
+  }
+  for (KernelPath path : {KernelPath::kScalar, KernelPath::kSimdPortable, KernelPath::kSimd}) {
+    const char* name = path == KernelPath::kScalar         ? "scalar"
+                       : path == KernelPath::kSimdPortable ? "portable simd"
+                                                           : "best simd";
+    report(std::string("quantize_linear fp16, 1 thread, ") + name, fp16_bytes,
+           best_seconds(budget,
+                        [&] { sink = sink + quantize_linear(view16, spec, path, 1).index(); }));
+  }
+  const unsigned all = default_chunk_threads();
+  if (all > 1) {
+    report("quantize_linear fp16, " + std::to_string(all) + " threads, best simd", fp16_bytes,
+           best_seconds(budget, [&] {
+             sink = sink + quantize_linear(view16, spec, KernelPath::kSimd, all).index();
+           }));
+  }
+  return 0;
+}
