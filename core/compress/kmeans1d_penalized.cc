@@ -23,6 +23,7 @@ PenalizedSegmentation PenalizedSegmenter::solve(double lambda) {
   size_t tail = 1;
   cand_[0] = 0;
   owns_[0] = 1;
+  size_t hint = 1;  // where the last queued start took over, plus one
   for (size_t j = 1; j <= n; ++j) {
     while (tail - head > 1 && owns_[head + 1] <= j) ++head;
     const size_t i = cand_[head];
@@ -47,18 +48,38 @@ PenalizedSegmentation PenalizedSegmenter::solve(double lambda) {
         dropped = true;
         continue;
       }
-      // The first end in (first, limit] where c wins, if any: gallop, then bisect.
+      // The first end in (first, limit] where c wins, if any. It is usually close to where the
+      // previous start took over (both trail their predecessors by about one cluster), so gallop
+      // out from there in the direction the first probe says, then bisect.
       size_t lo = first;  // c loses here
-      size_t step = 1;
-      size_t hi = n + 1;  // c wins here (n + 1: nowhere yet)
-      while (lo < limit) {
-        const size_t probe = std::min(lo + step, limit);
-        if (wins(c, b, probe)) {
-          hi = probe;
-          break;
+      size_t hi = n + 1;  // c wins here (n + 1: nowhere found yet)
+      if (lo < limit) {
+        const size_t top = limit;  // probes stay in (lo, top]
+        size_t at = std::clamp(hint, lo + 1, top);
+        size_t step = 1;
+        if (wins(c, b, at)) {
+          hi = at;
+          while (hi - lo > step) {
+            const size_t probe = hi - step;
+            if (!wins(c, b, probe)) {
+              lo = probe;
+              break;
+            }
+            hi = probe;
+            step *= 2;
+          }
+        } else {
+          lo = at;
+          while (lo < top) {
+            const size_t probe = std::min(lo + step, top);
+            if (wins(c, b, probe)) {
+              hi = probe;
+              break;
+            }
+            lo = probe;
+            step *= 2;
+          }
         }
-        lo = probe;
-        step *= 2;
       }
       if (hi <= n) {
         while (hi - lo > 1) {
@@ -75,6 +96,7 @@ PenalizedSegmentation PenalizedSegmenter::solve(double lambda) {
       break;
     }
     if (takeover <= n) {
+      hint = takeover + 1;
       cand_[tail] = uint32_t(c);
       owns_[tail] = uint32_t(takeover);
       ++tail;

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <utility>
 
+#include "core/compress/distinct_values.h"
 #include "core/compress/fp16_convert.h"
 #include "core/compress/kmeans1d.h"
 #include "core/compress/palettize_kernels.h"
@@ -131,6 +132,10 @@ void gather_group(const Work& w, size_t g, std::vector<float>& x, std::vector<si
   x.clear();
   where.clear();
   if (weights) weights->clear();
+  const size_t count = w.layout.outer * w.layout.group * w.layout.inner;
+  x.reserve(count);
+  where.reserve(count);
+  if (weights) weights->reserve(count);
   w.layout.for_each_element(g, [&](size_t e, size_t s) {
     x.push_back(w.values[e]);
     where.push_back(e);
@@ -145,21 +150,12 @@ void scatter(const Work& w, const std::vector<size_t>& where, const std::vector<
 void kmeans_scalar_group(const Work& w, size_t g) {
   std::vector<float> x;
   std::vector<size_t> where;
-  std::vector<double> weights;
-  gather_group(w, g, x, where, &weights);
+  std::vector<double> weights;  // empty: all 1 (no per-channel scale)
+  gather_group(w, g, x, where, w.scale ? &weights : nullptr);
   // Distinct values (-0 and +0 are one) with their summed weights.
-  std::vector<size_t> order(x.size());
-  std::iota(order.begin(), order.end(), size_t(0));
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return x[a] < x[b]; });
-  std::vector<double> distinct, mass;
-  for (size_t j : order) {
-    if (!distinct.empty() && distinct.back() == double(x[j])) {
-      mass.back() += weights[j];
-    } else {
-      distinct.push_back(double(x[j]));
-      mass.push_back(weights[j]);
-    }
-  }
+  const DistinctValues d = distinct_weighted_values(x, weights);
+  const std::vector<double>& distinct = d.values;
+  const std::vector<double>& mass = d.weights;
   const KMeans1dResult km = kmeans_1d_optimal(distinct, mass, w.entries);
   double* entry = w.group_lut(g);
   for (size_t c = 0; c < km.centroids.size(); ++c) entry[c] = w.to_dtype(km.centroids[c]);
