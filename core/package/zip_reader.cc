@@ -1,12 +1,9 @@
 #include "core/package/zip_reader.h"
 
-#include <unistd.h>
 #include <zip.h>
 
 #include <array>
-#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -15,14 +12,11 @@
 #include <utility>
 
 #include "core/io/error.h"
+#include "core/package/inflating_source.h"
 
 namespace mlpress {
 
 namespace {
-
-// Inflated entries are copied to their temporary file in pieces of this size, so memory use
-// does not grow with the entry.
-constexpr size_t kInflateChunk = size_t{1} << 20;
 
 // The libzip handle, shared by the reader and every source it hands out, so that a source
 // stays readable after its ZipReader is gone. libzip handles are not thread-safe: a reader
@@ -159,8 +153,9 @@ bool stored_sizes_disagree(const zip_stat_t& st) {
   return st.comp_method == ZIP_CM_STORE && st.comp_size != st.size;
 }
 
-zip_file_t* open_entry_file(const Archive& archive, const ZipEntryInfo& entry) {
-  zip_file_t* file = zip_fopen_index(archive.handle, entry.index, 0);
+// `raw`: the entry's data as stored in the archive (for a deflated entry, the deflate stream).
+zip_file_t* open_entry_file(const Archive& archive, const ZipEntryInfo& entry, bool raw = false) {
+  zip_file_t* file = zip_fopen_index(archive.handle, entry.index, raw ? ZIP_FL_COMPRESSED : 0);
   if (!file) {
     throw Error(entry_label(archive.path, entry.name) +
                 ": cannot open: " + zip_strerror(archive.handle));
@@ -192,13 +187,14 @@ std::string long_data_text(uint64_t declared) {
 
 // A stored entry is read in place: libzip seeks inside stored, unencrypted entries. The CRC
 // cannot be checked on random access; read_entry() checks it for small entries.
+// With `raw`, the same for the compressed bytes of a deflated entry.
 class StoredEntrySource final : public ByteSource {
  public:
-  StoredEntrySource(std::shared_ptr<Archive> archive, const ZipEntryInfo& entry)
+  StoredEntrySource(std::shared_ptr<Archive> archive, const ZipEntryInfo& entry, bool raw = false)
       : archive_(std::move(archive)),
         name_(entry.name),
-        size_(entry.size),
-        file_(open_entry_file(*archive_, entry)) {}
+        size_(raw ? entry.compressed_size : entry.size),
+        file_(open_entry_file(*archive_, entry, raw)) {}
   ~StoredEntrySource() override { zip_fclose(file_); }
   StoredEntrySource(const StoredEntrySource&) = delete;
   StoredEntrySource& operator=(const StoredEntrySource&) = delete;
@@ -223,103 +219,6 @@ class StoredEntrySource final : public ByteSource {
   std::string name_;
   uint64_t size_;
   zip_file_t* file_;
-};
-
-// A deflated entry is inflated once, start to end (so libzip verifies its CRC), into an
-// anonymous temporary file that is then read at random.
-class InflatedEntrySource final : public ByteSource {
- public:
-  InflatedEntrySource(const Archive& archive, const ZipEntryInfo& entry)
-      : description_(archive.path + ":" + entry.name), size_(entry.size) {
-    zip_file_t* zip_file = open_entry_file(archive, entry);
-    try {
-      file_ = create_temp_file();
-      inflate_into_temp(zip_file);
-    } catch (...) {
-      zip_fclose(zip_file);
-      if (file_) std::fclose(file_);
-      throw;
-    }
-    zip_fclose(zip_file);
-  }
-  ~InflatedEntrySource() override { std::fclose(file_); }
-  InflatedEntrySource(const InflatedEntrySource&) = delete;
-  InflatedEntrySource& operator=(const InflatedEntrySource&) = delete;
-
-  uint64_t size() const override { return size_; }
-  std::string describe() const override { return description_; }
-
-  void read_at(uint64_t offset, std::span<std::byte> dst) override {
-    require_range(*this, offset, dst.size(), "read");
-    if (dst.empty()) return;
-    const std::string what = description_ + ": cannot read " + std::to_string(dst.size()) +
-                             " bytes at offset " + std::to_string(offset) +
-                             " from the inflated temporary copy";
-    if (fseeko(file_, static_cast<off_t>(offset), SEEK_SET) != 0) {
-      throw Error(what + ": " + std::strerror(errno));
-    }
-    if (std::fread(dst.data(), 1, dst.size(), file_) != dst.size()) {
-      throw Error(what + (std::ferror(file_) ? ": " + std::string(std::strerror(errno)) : ""));
-    }
-  }
-
- private:
-  // The file is unlinked as soon as it is open: its space is freed when the source closes it,
-  // and nothing is left behind even if the process dies first.
-  std::FILE* create_temp_file() const {
-    std::error_code ec;
-    const std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
-    if (ec) {
-      throw Error(description_ + ": no temporary directory to inflate into: " + ec.message());
-    }
-    std::string name = (dir / "mlpress-entry-XXXXXX").string();
-    const int fd = mkstemp(name.data());
-    if (fd < 0) {
-      throw Error(description_ + ": cannot create a temporary file in " + dir.string() + ": " +
-                  std::strerror(errno));
-    }
-    std::FILE* file = fdopen(fd, "w+b");
-    std::remove(name.c_str());
-    if (!file) {
-      const std::string reason = std::strerror(errno);
-      close(fd);
-      throw Error(description_ + ": cannot open the temporary file: " + reason);
-    }
-    return file;
-  }
-
-  void inflate_into_temp(zip_file_t* zip_file) {
-    const std::string what = description_ + ": cannot inflate";
-    std::vector<std::byte> chunk(kInflateChunk);
-    uint64_t total = 0;
-    for (;;) {
-      const size_t got = read_fully(zip_file, chunk, what);
-      if (got == 0) break;
-      total += got;
-      // Checked per chunk: a stream that inflates far beyond its declared size (a zip bomb
-      // with a lying header) is stopped early.
-      if (total > size_) throw Error(description_ + ": " + long_data_text(size_));
-      if (std::fwrite(chunk.data(), 1, got, file_) != got) {
-        throw Error(description_ +
-                    ": cannot write the inflated temporary copy: " + std::strerror(errno));
-      }
-      if (got < chunk.size()) break;
-    }
-    if (total != size_) throw Error(description_ + ": " + short_data_text(total, size_));
-    // One more read reaches the end of the stream, which is where libzip checks the CRC.
-    std::byte extra{};
-    if (read_fully(zip_file, std::span(&extra, 1), what) != 0) {
-      throw Error(description_ + ": " + long_data_text(size_));
-    }
-    if (std::fflush(file_) != 0) {
-      throw Error(description_ +
-                  ": cannot write the inflated temporary copy: " + std::strerror(errno));
-    }
-  }
-
-  std::string description_;
-  uint64_t size_;
-  std::FILE* file_ = nullptr;
 };
 
 }  // namespace
@@ -397,6 +296,7 @@ ZipReader::ZipReader(const std::string& path, const ZipLimits& limits)
     info.index = index;
     info.size = st.size;
     info.compressed_size = st.comp_size;
+    info.crc = (st.valid & ZIP_STAT_CRC) != 0 ? st.crc : 0;
     info.is_directory = name.ends_with('/');
     info.is_stored = st.comp_method == ZIP_CM_STORE;
     entries_.push_back(std::move(info));
@@ -413,7 +313,9 @@ const ZipEntryInfo* ZipReader::find(const std::string& name) const {
 std::unique_ptr<ByteSource> ZipReader::open_entry(const std::string& name) {
   const ZipEntryInfo& entry = impl_->file_entry(entries_, name);
   if (entry.is_stored) return std::make_unique<StoredEntrySource>(impl_->archive, entry);
-  return std::make_unique<InflatedEntrySource>(*impl_->archive, entry);
+  return std::make_unique<InflatingSource>(
+      std::make_unique<StoredEntrySource>(impl_->archive, entry, true), entry.size, entry.crc,
+      path_ + ":" + entry.name);
 }
 
 std::vector<std::byte> ZipReader::read_entry(const std::string& name, uint64_t max_bytes) {

@@ -26,6 +26,7 @@ struct ZipEntryInfo {
   uint64_t index = 0;
   uint64_t size = 0;  // declared uncompressed size
   uint64_t compressed_size = 0;
+  uint32_t crc = 0;  // CRC-32 of the uncompressed data, from the central directory
   bool is_directory = false;
   bool is_stored = false;  // method 0: random access without inflating
 };
@@ -43,11 +44,11 @@ class ZipReader {
   const std::vector<ZipEntryInfo>& entries() const { return entries_; }
   const ZipEntryInfo* find(const std::string& name) const;
 
-  // Random-access view of an entry. Stored entries are read in place; deflated ones are
-  // inflated once, in 1 MiB pieces, into a temporary file under temp_directory_path() that is
-  // unlinked at once and freed when the source is destroyed. Inflation verifies the CRC and the
-  // declared size; a mismatch or short entry throws naming the archive and the entry. Random
-  // reads of stored entries cannot check the CRC (read_entry() does).
+  // Random-access view of an entry. Stored entries are read in place; deflated ones through an
+  // InflatingSource (no inflated copy anywhere; memory bounded whatever the entry's size),
+  // which checks the declared size and the CRC on opening (entries up to 1 MiB) or when a read
+  // reaches the end; a mismatch or damaged stream throws naming the archive and the entry.
+  // Random reads of stored entries cannot check the CRC (read_entry() does).
   std::unique_ptr<ByteSource> open_entry(const std::string& name);
 
   // Whole entry into memory, CRC checked; refuses entries larger than `max_bytes`.
