@@ -196,6 +196,18 @@ SensitivityReport analyze_sensitivity(const std::string& package_path,
     total += candidates.back().size();
   }
 
+  // A blob referenced only by candidates sharing one const op name (one const in several
+  // functions) belongs to that op name: compressing it frees the blob. Its slot is charged to
+  // the first of those weights.
+  std::map<std::string, std::map<std::string, uint64_t>> candidate_refs;  // key -> op -> count
+  for (size_t p = 0; p < programs.size(); ++p) {
+    const std::string where = origin + " (" + programs[p].id + ")";
+    for (auto& c : candidates[p]) {
+      c.blob_key = ledger.key_of(*c.info->value, c.info->shape, where);
+      if (!c.blob_key.empty()) ++candidate_refs[c.blob_key][c.info->op_name];
+    }
+  }
+  std::set<std::string> charged;
   report.weight_file_bytes = ledger.total_bytes();
   report.fixed_file_bytes = report.weight_file_bytes;
   SensitivityProgress progress;
@@ -219,8 +231,10 @@ SensitivityReport analyze_sensitivity(const std::string& package_path,
       w.shape = info.shape.dims;
       w.dtype = mil::dtype_name(info.shape.dtype);
       w.opset_version = c.context.opset_version;
-      const std::string key = ledger.key_of(*info.value, info.shape, at);
-      w.owns_blob = !key.empty() && ledger.references(key) == 1;
+      const std::string& key = c.blob_key;
+      w.owns_blob = !key.empty() && candidate_refs[key].size() == 1 &&
+                    candidate_refs[key][info.op_name] == ledger.references(key) &&
+                    charged.insert(key).second;
       if (w.owns_blob) report.fixed_file_bytes -= ledger.slot(key);
       {
         std::vector<uint16_t> fp16;
@@ -254,6 +268,7 @@ std::vector<size_t> sensitivity_ranking(const SensitivityReport& report) {
     const auto& y = report.weights[b];
     if (x.sensitivity != y.sensitivity) return x.sensitivity > y.sensitivity;
     if (x.op_name != y.op_name) return x.op_name < y.op_name;
+    if (x.function != y.function) return x.function < y.function;
     return x.name < y.name;
   });
   return order;

@@ -28,8 +28,10 @@ struct WeightSensitivity {
   std::vector<ChoiceResult> choices;  // parallel to SensitivityReport::choices
   // Relative error under kSensitivityChoice; +inf when the weight cannot take it.
   double sensitivity = 0;
-  // False when another value shares the weight's blob: the dense blob then stays in the
-  // weight file whatever the weight's choice.
+  // Whether the dense blob's slot is charged to this weight (its "dense" file bytes): false
+  // when a value other than consts of the same op name shares the blob (it then stays
+  // whatever the choice), and for all but the first of several consts of one op name that
+  // share it (one const in several functions).
   bool owns_blob = true;
 };
 
@@ -65,7 +67,7 @@ struct SensitivityOptions {
 SensitivityReport analyze_sensitivity(const std::string& package_path,
                                       const SensitivityOptions& options = {});
 
-// Weight indices, most sensitive first (ties: by op name, then name).
+// Weight indices, most sensitive first (ties: by op name, function, then name).
 std::vector<size_t> sensitivity_ranking(const SensitivityReport& report);
 
 }  // namespace mlpress::plan
