@@ -3,6 +3,7 @@
 #include "core/blob/blob_format.h"
 #include "core/blob/subbyte.h"
 #include "core/compress/palettize.h"
+#include "core/compress/palettize_int_codes.h"
 #include "core/io/error.h"
 #include "core/mil/dtype.h"
 #include "core/mil/tensor_builder.h"
@@ -68,7 +69,8 @@ spec::Operation new_op(const std::string& type, const std::string& name, int dty
 // iOS16: one flat palette, indices packed by hand into a uint8 stream, the shape as uint32.
 spec::Operation lut_to_dense_ios16(const compress::PalettizeResult& r,
                                    const mil::TensorShape& weight, const std::string& name,
-                                   const std::string& file, const mil::BlobAppender& append) {
+                                   const std::string& file, const mil::BlobAppender& append,
+                                   const std::vector<std::byte>& lut_bytes) {
   spec::Operation op = new_op("constexpr_lut_to_dense", name, weight.dtype, weight.dims);
   auto& attributes = *op.mutable_attributes();
   std::vector<uint8_t> packed(blob::packed_size_in_bytes(r.indices.size(), r.nbits));
@@ -77,8 +79,7 @@ spec::Operation lut_to_dense_ios16(const compress::PalettizeResult& r,
   attributes["indices"] =
       mil::tensor_value(spec::UINT8, packed_dims, std::as_bytes(std::span(packed)), file, append);
   const std::vector<uint64_t> lut_dims = {uint64_t{1} << r.nbits};
-  attributes["lut"] =
-      mil::tensor_value(weight.dtype, lut_dims, float_bytes(r.lut_fp16, r.lut_fp32), file, append);
+  attributes["lut"] = mil::tensor_value(weight.dtype, lut_dims, lut_bytes, file, append);
   std::vector<uint32_t> shape(weight.dims.begin(), weight.dims.end());
   const std::vector<uint64_t> shape_dims = {shape.size()};
   attributes["shape"] =
@@ -166,6 +167,56 @@ Replacement scaled_lut_pattern(const compress::PalettizeResult& r, const mil::Te
   return ops;
 }
 
+// An int8/uint8 const (COMPRESSION.md §2.2): an integer LUT of the const's dtype, in the same
+// ops as a float weight (per-channel scale is refused by the kernel, as coremltools fails).
+std::optional<Replacement> palettize_int_const(const ConstTensor& weight,
+                                               const config::OpPalettizerConfig& config,
+                                               const config::ChannelAxes& axes,
+                                               const ConstContext& context,
+                                               WeightOutcome& outcome) {
+  const int rank = static_cast<int>(weight.shape.dims.size());
+  int axis = config.channel_axis ? static_cast<int>(*config.channel_axis) : axes.output.value_or(0);
+  if (axis < 0) axis += rank;
+  const std::span<const uint8_t> codes(reinterpret_cast<const uint8_t*>(weight.bytes.data()),
+                                       weight.bytes.size());
+  std::variant<compress::IntCodePalette, compress::PaletteSkip> palettized;
+  try {
+    palettized =
+        compress::palettize_int_codes(codes, weight.shape.dtype == spec::INT8, weight.shape.dims,
+                                      kernel_spec(config, static_cast<size_t>(axis)));
+  } catch (const compress::IntPaletteError& e) {
+    throw Error(context.where + ": " + e.what());
+  }
+  if (auto* skip = std::get_if<compress::PaletteSkip>(&palettized)) {
+    if (compress::is_hard_error(skip->reason)) throw Error(context.where + ": " + skip->message);
+    outcome.reason = skip->message;
+    return std::nullopt;
+  }
+  const auto& palette = std::get<compress::IntCodePalette>(palettized);
+  const compress::PalettizeResult& result = palette.result;
+  if (context.opset_version < 8 && result.nbits == 3) {  // unique mode may pick 3 bits
+    throw Error(context.where +
+                ": Parameter lut should be a vector of size from one of "
+                "{2, 4, 16, 64, 256}; unique mode needs 3 bits here, which needs iOS18." +
+                kAdvice);
+  }
+  const auto lut = std::as_bytes(std::span(palette.lut_bytes));
+  const std::vector<std::byte> lut_bytes(lut.begin(), lut.end());
+  PayloadSink payloads(context, weight.file_name);
+  const mil::BlobAppender append = payloads.appender();
+  const std::string name = context.unique_name(context.const_name + "_palettized");
+  Replacement ops;
+  if (context.opset_version < 8) {
+    ops.push_back(
+        lut_to_dense_ios16(result, weight.shape, name, weight.file_name, append, lut_bytes));
+  } else {
+    ops.push_back(
+        lut_to_dense_ios18(result, weight.shape, name, weight.file_name, append, "", lut_bytes));
+  }
+  record_compressed(outcome, ops, payloads.stored_bytes(), result.metrics);
+  return ops;
+}
+
 }  // namespace
 
 void check_palettizer_target(const config::OpPalettizerConfig& config, int opset_version,
@@ -195,6 +246,9 @@ std::optional<Replacement> palettize_const(const spec::Operation& const_op,
                                            const config::ChannelAxes& axes,
                                            const ConstContext& context, WeightOutcome& outcome) {
   const ConstTensor weight = read_const_tensor(const_op, *context.blobs, context.where);
+  if (weight.shape.dtype == spec::INT8 || weight.shape.dtype == spec::UINT8) {
+    return palettize_int_const(weight, config, axes, context, outcome);
+  }
   if (!weight.view) {
     outcome.reason =
         mil::dtype_name(weight.shape.dtype) +
@@ -223,9 +277,9 @@ std::optional<Replacement> palettize_const(const spec::Operation& const_op,
   const mil::BlobAppender append = payloads.appender();
   Replacement ops;
   if (context.opset_version < 8) {
-    ops.push_back(lut_to_dense_ios16(result, weight.shape,
-                                     context.unique_name(context.const_name + "_palettized"),
-                                     weight.file_name, append));
+    ops.push_back(lut_to_dense_ios16(
+        result, weight.shape, context.unique_name(context.const_name + "_palettized"),
+        weight.file_name, append, float_bytes(result.lut_fp16, result.lut_fp32)));
   } else if (result.per_channel_scale) {
     ops = scaled_lut_pattern(result, weight.shape, context, weight.file_name, append);
   } else {

@@ -88,3 +88,77 @@ def test_palettize_matches_coremltools(fixture, cfg, fixture_dir, mlpress, tmp_p
             ours_sse, theirs_sse = _sse(got["value"], original), _sse(want["value"], original)
             assert ours_sse <= theirs_sse * (1 + 1e-6) + 1e-12, (
                 f"{name}: squared error {ours_sse:.6g} is larger than coremltools' {theirs_sse:.6g}")
+
+
+# --- int8 / uint8 consts (COMPRESSION.md §2.2): an integer LUT, centroids truncated --------------
+# Built here rather than in fixtures.py: two gather tables, one int8 and one uint8, read as
+# integers and cast to fp16. "wide" spans most of each dtype's range, so coremltools' int8
+# uniform arithmetic wraps around (and fails at 4 bits); "narrow" stays within +-60.
+
+INT_CONFIGS = [
+    ("kmeans-4", _cfg(mode="kmeans", nbits=4)),
+    ("kmeans-8", _cfg(mode="kmeans", nbits=8)),
+    ("uniform-4", _cfg(mode="uniform", nbits=4)),
+    ("uniform-8", _cfg(mode="uniform", nbits=8)),
+    ("unique", _cfg(mode="unique")),
+    ("grouped-16", _cfg(mode="kmeans", nbits=2, granularity="per_grouped_channel",
+                        group_size=16)),
+    ("vector-2", _cfg(mode="kmeans", nbits=2, cluster_dim=2)),
+    ("pcs", _cfg(mode="kmeans", nbits=4, enable_per_channel_scale=True)),
+]
+
+
+def _int_package(path: Path, target: str, spread: float) -> Path:
+    import coremltools as ct
+    from coremltools.converters.mil import Builder as mb
+    from coremltools.converters.mil.mil import types
+    rng = np.random.default_rng(int(spread) + len(target))
+    signed = np.clip(np.round(rng.standard_normal((128, 64)) * spread), -128, 127).astype(np.int8)
+    unsigned = np.clip(np.round(rng.standard_normal((64, 128)) * spread + 128), 0,
+                       255).astype(np.uint8)
+    opset = getattr(ct.target, target)
+
+    @mb.program(input_specs=[mb.TensorSpec(shape=(1, 8), dtype=types.int32)], opset_version=opset)
+    def prog(ids):
+        a = mb.cast(x=mb.gather(x=signed, indices=ids, axis=0, name="g8"), dtype="fp16")
+        b = mb.cast(x=mb.gather(x=unsigned, indices=ids, axis=0, name="gu8"), dtype="fp16")
+        return mb.concat(values=[a, b], axis=-1)
+
+    model = ct.convert(prog, convert_to="mlprogram", minimum_deployment_target=opset,
+                       compute_precision=ct.precision.FLOAT16)
+    model.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def int_packages(tmp_path_factory):
+    root = tmp_path_factory.mktemp("int-consts")
+    return {f"{target}-{label}": _int_package(root / f"{target}-{label}.mlpackage", target, spread)
+            for target in ("iOS17", "iOS18") for label, spread in (("wide", 40.0),
+                                                                   ("narrow", 15.0))}
+
+
+@pytest.mark.parametrize("package", ["iOS17-wide", "iOS17-narrow", "iOS18-wide", "iOS18-narrow"])
+@pytest.mark.parametrize("cid,cfg", INT_CONFIGS, ids=[c for c, _ in INT_CONFIGS])
+def test_palettize_int_consts_match_coremltools(package, cid, cfg, int_packages, mlpress,
+                                                tmp_path):
+    src = int_packages[package]
+    ref, out = parity.run_both("palettize_weights", src, src, cfg, tmp_path)
+    if out is None:
+        return
+    expected = parity.constexprs(ref)
+    actual = parity.constexprs(out)
+    assert actual.pop("spec_version") == expected.pop("spec_version")
+    assert sorted(actual) == sorted(expected), "different weights were compressed"
+    assert len(expected) == 2, "both integer tables are palettized"
+    originals = parity.const_values(src)
+    for name, want in expected.items():
+        got = actual[name]
+        assert got["type"] == want["type"] and got["params"] == want["params"], name
+        if cfg["global_config"]["mode"] in ("uniform", "unique"):
+            assert np.array_equal(got["value"], want["value"]), f"{name}: decoded values differ"
+        else:
+            original = originals[_original_name(name)]
+            ours_sse, theirs_sse = _sse(got["value"], original), _sse(want["value"], original)
+            assert ours_sse <= theirs_sse, (
+                f"{name}: squared error {ours_sse:.6g} is larger than coremltools' {theirs_sse:.6g}")
