@@ -1,6 +1,8 @@
 #include "core/cli/compress_options.h"
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -76,22 +78,63 @@ nlohmann::json shorthand_dict(const std::map<std::string, std::string>& flags) {
 
 }  // namespace
 
+namespace {
+
+// One step as given on the command line: a config file, or a shorthand with its modifiers.
+struct StepArgs {
+  std::string config_file;
+  std::map<std::string, std::string> flags;  // the shorthand and its modifiers
+};
+
+bool is_shorthand(const std::string& flag) {
+  return flag == "--quantize" || flag == "--palettize" || flag == "--prune";
+}
+
+CompressionStep shorthand_step(const std::map<std::string, std::string>& flags) {
+  CompressionStep step;
+  step.config = config::OptimizationConfig::from_dict(shorthand_dict(flags));
+  step.api = flags.count("--quantize")    ? config::Api::linear_quantize_weights
+             : flags.count("--palettize") ? config::Api::palettize_weights
+                                          : config::Api::prune_weights;
+  return step;
+}
+
+}  // namespace
+
 CompressArgs parse_compress_args(const std::vector<std::string>& args) {
   CompressArgs out;
-  std::map<std::string, std::string> flags;
-  static const std::vector<std::string> kValued = {
-      "--config",      "--quantize",   "--palettize",       "--prune",        "--mode",
-      "--granularity", "--block-size", "--group-size",      "--channel-axis", "--cluster-dim",
-      "--n-m",         "--dim",        "--weight-threshold"};
+  static const std::vector<std::string> kModifiers = {
+      "--mode",        "--granularity", "--block-size", "--group-size",      "--channel-axis",
+      "--cluster-dim", "--n-m",         "--dim",        "--weight-threshold"};
+  std::vector<StepArgs> given;
+  std::map<std::string, std::string> pending;  // modifiers before the first shorthand
+  StepArgs* shorthand = nullptr;               // the latest shorthand step
+  bool joint = false;
+  bool nonzero_only = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
+    auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) throw std::invalid_argument(arg + " needs a value");
+      return args[++i];
+    };
     if (arg == "--json") {
       out.json = true;
-    } else if (arg == "--per-channel-scale") {
-      flags[arg] = "";
-    } else if (std::find(kValued.begin(), kValued.end(), arg) != kValued.end()) {
-      if (i + 1 >= args.size()) throw std::invalid_argument(arg + " needs a value");
-      flags[arg] = args[++i];
+    } else if (arg == "--joint") {
+      joint = true;
+    } else if (arg == "--nonzero-only") {
+      nonzero_only = true;
+    } else if (arg == "--config") {
+      given.push_back({value(), {}});
+      shorthand = nullptr;
+    } else if (is_shorthand(arg)) {
+      given.push_back({"", pending});
+      pending.clear();
+      given.back().flags[arg] = value();
+      shorthand = &given.back();
+    } else if (arg == "--per-channel-scale" ||
+               std::find(kModifiers.begin(), kModifiers.end(), arg) != kModifiers.end()) {
+      const std::string v = arg == "--per-channel-scale" ? "" : value();
+      (shorthand ? shorthand->flags : pending)[arg] = v;
     } else if (arg.starts_with("--")) {
       throw std::invalid_argument("unknown option " + arg);
     } else {
@@ -99,35 +142,36 @@ CompressArgs parse_compress_args(const std::vector<std::string>& args) {
     }
   }
   if (out.paths.size() != 2) throw std::invalid_argument("compress needs IN and OUT");
-
-  const int calls =
-      int(flags.count("--quantize") + flags.count("--palettize") + flags.count("--prune"));
-  if (calls > 1) {
-    throw std::invalid_argument("give one of --quantize, --palettize, --prune per run");
+  if (!pending.empty()) {
+    throw std::invalid_argument(pending.begin()->first +
+                                " goes with --quantize, --palettize or --prune");
   }
-  if (calls == 1 && flags.count("--config")) {
-    throw std::invalid_argument("give either --config or a shorthand, not both");
-  }
-  for (const auto& [flag, value] : flags) {
-    const bool is_call =
-        flag == "--config" || flag == "--quantize" || flag == "--palettize" || flag == "--prune";
-    if (!is_call && calls == 0) {
-      throw std::invalid_argument(flag + " goes with --quantize, --palettize or --prune");
-    }
+  if (given.empty() && (joint || nonzero_only)) {
+    throw std::invalid_argument(std::string(joint ? "--joint" : "--nonzero-only") +
+                                " goes with --config, --quantize, --palettize or --prune");
   }
   try {
-    if (calls == 1) {
-      CompressionStep step;
-      step.config = config::OptimizationConfig::from_dict(shorthand_dict(flags));
-      step.api = flags.count("--quantize")    ? config::Api::linear_quantize_weights
-                 : flags.count("--palettize") ? config::Api::palettize_weights
-                                              : config::Api::prune_weights;
-      out.options.steps.push_back(std::move(step));
-    } else if (auto it = flags.find("--config"); it != flags.end()) {
-      out.options.steps.push_back(step_from_config_text(read_text(it->second), it->second));
+    for (size_t i = 0; i < given.size(); ++i) {
+      if (!given[i].config_file.empty()) {
+        // A config file is one coremltools config or a job document of several steps; a
+        // job document's steps keep their own joint_compression.
+        const bool first = out.options.steps.empty();
+        auto steps = steps_from_job_text(read_text(given[i].config_file), given[i].config_file);
+        if (steps.size() == 1 && !first) steps[0].joint_compression = true;
+        for (auto& step : steps) out.options.steps.push_back(std::move(step));
+      } else {
+        CompressionStep step = shorthand_step(given[i].flags);
+        // "prune 50% then palettize 4-bit": later steps work on what earlier ones wrote.
+        step.joint_compression = !out.options.steps.empty();
+        out.options.steps.push_back(std::move(step));
+      }
     }
   } catch (const std::invalid_argument& e) {
     throw Error(std::string("bad value: ") + e.what());
+  }
+  for (auto& step : out.options.steps) {
+    step.joint_compression = step.joint_compression || joint;
+    step.nonzero_only = step.nonzero_only || nonzero_only;
   }
   return out;
 }

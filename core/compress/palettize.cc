@@ -153,7 +153,21 @@ void kmeans_scalar_group(const Work& w, size_t g) {
   std::vector<double> weights;  // empty: all 1 (no per-channel scale)
   gather_group(w, g, x, where, w.scale ? &weights : nullptr);
   // Distinct values (-0 and +0 are one) with their summed weights.
-  const DistinctValues d = distinct_weighted_values(x, weights);
+  const std::vector<uint8_t>* fit = w.spec.fit_mask;
+  bool any_fitted = false;
+  if (fit) {
+    for (size_t e : where) any_fitted = any_fitted || (*fit)[e];
+  }
+  std::vector<float> fit_x;
+  std::vector<double> fit_weights;
+  if (any_fitted) {
+    for (size_t j = 0; j < x.size(); ++j) {
+      if ((*fit)[where[j]])
+        fit_x.push_back(x[j]), fit_weights.push_back(weights.empty() ? 1.0 : weights[j]);
+    }
+  }
+  const DistinctValues d = any_fitted ? distinct_weighted_values(fit_x, fit_weights)
+                                      : distinct_weighted_values(x, weights);
   const std::vector<double>& distinct = d.values;
   const std::vector<double>& mass = d.weights;
   const KMeans1dResult km = kmeans_1d_optimal(distinct, mass, w.entries);

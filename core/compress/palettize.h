@@ -40,6 +40,10 @@ struct PalettizeSpec {
   uint64_t cluster_dim = 1;  // > 1: vector palettization along the channel axis
   bool per_channel_scale = false;
   VectorKMeansOptions vector_kmeans;  // kmeans with cluster_dim > 1
+  // Beyond coremltools (mlpress's nonzero_only): when set (one byte per element), scalar
+  // k-means fits each LUT to the elements whose byte is nonzero only, e.g. a pruned weight's
+  // kept values; every element still gets the index of its nearest entry.
+  const std::vector<uint8_t>* fit_mask = nullptr;
 };
 
 enum class PaletteSkipReason : uint8_t {

@@ -23,6 +23,9 @@ struct ConstContext {
   std::string const_name;  // the const op's name, the stem of the new ops' names
   // A name not yet used in the function, made from `base` (coremltools' suffixes are kept).
   std::function<std::string(const std::string& base)> unique_name;
+  // The name coremltools' builder gives an op it creates without one: "<type>_<i>", the
+  // smallest i not used in the function (its outputs "<name>_0", "<name>_1" reserved too).
+  std::function<std::string(const std::string& op_type)> auto_name;
   mil::BlobFiles* blobs = nullptr;
   BlobRelocator* relocator = nullptr;
 };

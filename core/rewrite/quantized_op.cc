@@ -83,6 +83,23 @@ spec::Operation affine_dequantize(const compress::LinearQuantResult& r,
   return op;
 }
 
+}  // namespace
+
+int quantized_data_dtype(compress::QuantDtype dtype) { return data_dtype(dtype); }
+
+ShiftScaleParams shift_scale_params(const compress::LinearQuantResult& r, int scale_dtype,
+                                    const std::string& file, const mil::BlobAppender& append) {
+  ShiftScaleParams params;
+  params.scale = mil::tensor_value(scale_dtype, r.scale_shape, scale_bytes(r), file, append);
+  if (r.zero_point) {
+    params.offset = mil::tensor_value(data_dtype(r.dtype), r.scale_shape,
+                                      as_bytes_of(*r.zero_point), file, append);
+  }
+  return params;
+}
+
+namespace {
+
 spec::Operation blockwise_shift_scale(const compress::LinearQuantResult& r,
                                       const mil::TensorShape& weight, const std::string& name,
                                       const std::string& file, const mil::BlobAppender& append) {
@@ -91,12 +108,9 @@ spec::Operation blockwise_shift_scale(const compress::LinearQuantResult& r,
   (*op.mutable_attributes())["name"] = mil::string_scalar_value(name);
   const int dtype = data_dtype(r.dtype);
   add_input(op, "data", mil::tensor_value(dtype, weight.dims, as_bytes_of(r.codes), file, append));
-  add_input(op, "scale",
-            mil::tensor_value(weight.dtype, r.scale_shape, scale_bytes(r), file, append));
-  if (r.zero_point) {
-    add_input(op, "offset",
-              mil::tensor_value(dtype, r.scale_shape, as_bytes_of(*r.zero_point), file, append));
-  }
+  ShiftScaleParams params = shift_scale_params(r, weight.dtype, file, append);
+  add_input(op, "scale", std::move(params.scale));
+  if (params.offset) add_input(op, "offset", std::move(*params.offset));
   add_output(op, name, weight);
   return op;
 }

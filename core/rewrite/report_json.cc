@@ -15,6 +15,8 @@ nlohmann::json report_json(const RewriteReport& report) {
                         {"dtype", w.dtype},
                         {"compressed", w.compressed},
                         {"dense_bytes", w.dense_bytes}};
+    // Which step of a job produced this outcome (1-based); absent for a lossless rewrite.
+    if (w.step > 0) j["step"] = w.step;
     if (w.compressed) {
       j["op_type"] = w.op_type;
       j["stored_bytes"] = w.stored_bytes;

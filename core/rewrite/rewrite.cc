@@ -1,7 +1,9 @@
 #include "core/rewrite/rewrite.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
+#include <random>
 #include <set>
 
 #include "core/config/resolve.h"
@@ -15,6 +17,7 @@
 #include "core/package/package_reader.h"
 #include "core/package/package_writer.h"
 #include "core/rewrite/blob_relocator.h"
+#include "core/rewrite/joint_const.h"
 #include "core/rewrite/package_output.h"
 #include "core/rewrite/palettize_const.h"
 #include "core/rewrite/prune_const.h"
@@ -22,6 +25,7 @@
 
 namespace mlpress {
 namespace spec = CoreML::Specification::MILSpec;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -90,13 +94,32 @@ struct Decision {
   size_t outcome = 0;  // index into the report's weights
 };
 
+// A compressed chain a joint step recompresses, by the var of its final op.
+struct JointDecision {
+  Decision decision;
+  rewrite::JointKind kind;
+  std::vector<std::string> chain;  // the other ops of the chain, producer first
+};
+
 struct FunctionContext {
   std::string name;
   int opset = 0;
   std::map<std::string, Decision> decisions;   // by const output var
+  std::map<std::string, JointDecision> joint;  // by the chain's final output var
+  std::set<std::string> held;                  // chain ops moved out until their final op
+  std::map<std::string, spec::Operation> stash;
   std::map<std::string, std::string> renamed;  // old var -> replacement's var
   std::set<std::string> names;
 };
+
+// Every op of a block tree by output var (pointers into the unchanged program, for planning).
+void index_producers(const spec::Block& block,
+                     std::map<std::string, const spec::Operation*>& producers) {
+  for (const auto& op : block.operations()) {
+    for (const auto& output : op.outputs()) producers[output.name()] = &op;
+    for (const auto& nested : op.blocks()) index_producers(nested, producers);
+  }
+}
 
 class ProgramRewriter {
  public:
@@ -110,23 +133,29 @@ class ProgramRewriter {
         report_(report),
         progress_(progress) {}
 
-  void plan(const CompressionStep& step) {
+  void plan(const CompressionStep& step, size_t step_number) {
+    step_ = &step;
     const auto index = mil::index_program(program_, origin_);
     const config::ProgramFacts facts(*program_.program);
     for (const auto& weight : index.weights) {
+      if (weight.shape.element_count() < 10) continue;
+      if (weight.op_type != "const") {
+        // An existing constexpr chain: recompressed only by a joint step (§6).
+        if (step.joint_compression && weight.compression)
+          plan_joint(step, weight, facts, step_number);
+        continue;
+      }
       // Tiny constants (conv strides, pads, axes) are never candidates; listing them is noise.
-      if (weight.op_type != "const" || weight.shape.element_count() < 10) continue;
-      const auto resolution = config::resolve(step.config, weight, facts.lookup());
+      auto resolution = config::resolve(step.config, weight, facts.lookup());
+      WeightOutcome outcome = outcome_for(weight, step_number);
+      if (step.joint_compression && step.api == config::Api::prune_weights &&
+          std::holds_alternative<config::Resolved>(resolution)) {
+        resolution = config::Skipped{
+            config::SkipReason::config_none,
+            "not compressed yet: a joint prune step prunes quantized or palettized weights "
+            "only (as coremltools' prune_weights with joint_compression)"};
+      }
       const auto* skipped = std::get_if<config::Skipped>(&resolution);
-      WeightOutcome outcome;
-      outcome.program = weight.program;
-      outcome.function = weight.function;
-      outcome.name = weight.name;
-      outcome.op_name = weight.op_name;
-      outcome.shape = weight.shape.dims;
-      outcome.dtype = mil::dtype_name(weight.shape.dtype);
-      outcome.dense_bytes =
-          (weight.shape.element_count() * mil::dtype_bits(weight.shape.dtype).value_or(0) + 7) / 8;
       if (skipped) {
         outcome.reason = skipped->text;
         report_.weights.push_back(std::move(outcome));
@@ -144,6 +173,23 @@ class ProgramRewriter {
       fn.decisions[weight.name] = {resolved.config, resolved.axes, report_.weights.size()};
       report_.weights.push_back(std::move(outcome));
       progress_.add_planned(1);
+    }
+  }
+
+  // Throws when a joint step meets a program below iOS18 (coremltools raises at the pass's
+  // start, whatever the weights).
+  void check_joint_target(const std::vector<CompressionStep>& steps) {
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (!steps[i].joint_compression) continue;
+      for (const auto& name : sorted_function_names()) {
+        const FunctionContext& fn = function(name);
+        if (fn.opset >= 8) continue;
+        throw Error(origin_ + ": function \"" + name + "\" (opset CoreML" +
+                    std::to_string(fn.opset) + "), step " + std::to_string(i + 1) +
+                    ": Joint compression is only supported since iOS18. Please re-convert your "
+                    "model with minimum_deployment_target set to at least ct.target.iOS18, or "
+                    "run the step without joint compression.");
+      }
     }
   }
 
@@ -167,6 +213,84 @@ class ProgramRewriter {
   }
 
  private:
+  WeightOutcome outcome_for(const mil::WeightInfo& weight, size_t step_number) const {
+    WeightOutcome outcome;
+    outcome.step = step_number;
+    outcome.program = weight.program;
+    outcome.function = weight.function;
+    outcome.name = weight.name;
+    outcome.op_name = weight.op_name;
+    outcome.shape = weight.shape.dims;
+    outcome.dtype = mil::dtype_name(weight.shape.dtype);
+    outcome.dense_bytes =
+        (weight.shape.element_count() * mil::dtype_bits(weight.shape.dtype).value_or(0) + 7) / 8;
+    return outcome;
+  }
+
+  // A weight an earlier step compressed: coremltools resolves its config through the chain
+  // to the ops using the dense weight, and sizes it by that dense weight (§2.1, §2.3).
+  void plan_joint(const CompressionStep& step, const mil::WeightInfo& weight,
+                  const config::ProgramFacts& facts, size_t step_number) {
+    mil::WeightInfo as_dense = weight;
+    as_dense.op_type = "const";
+    const auto resolution = config::resolve(step.config, as_dense, facts.lookup());
+    WeightOutcome outcome = outcome_for(weight, step_number);
+    if (const auto* skipped = std::get_if<config::Skipped>(&resolution)) {
+      outcome.reason = skipped->text;
+      report_.weights.push_back(std::move(outcome));
+      return;
+    }
+    const auto& resolved = std::get<config::Resolved>(resolution);
+    FunctionContext& fn = function(weight.function);
+    std::map<std::string, const spec::Operation*> producers;
+    for (const auto& [key, block] :
+         program_.program->functions().at(weight.function).block_specializations())
+      index_producers(block, producers);
+    const spec::Operation* head = producers.at(weight.name);
+    const std::string at = where(fn, weight.op_name, head->type());
+    const rewrite::JointPlan joint = rewrite::plan_joint(
+        *head, step.api, resolved.config,
+        [&](const std::string& var) -> const spec::Operation* {
+          auto it = producers.find(var);
+          return it == producers.end() ? nullptr : it->second;
+        },
+        at);
+    outcome.config_from = resolved.source.describe();
+    if (!joint.kind) {
+      outcome.reason = joint.reason;
+      report_.weights.push_back(std::move(outcome));
+      return;
+    }
+    fn.joint[weight.name] = {
+        {resolved.config, resolved.axes, report_.weights.size()}, *joint.kind, joint.chain};
+    for (const auto& op : joint.chain) fn.held.insert(op);
+    report_.weights.push_back(std::move(outcome));
+    progress_.add_planned(1);
+  }
+
+  rewrite::ConstContext const_context(FunctionContext& fn, const std::string& op_where,
+                                      const std::string& op_name) {
+    rewrite::ConstContext context;
+    context.where = op_where;
+    context.opset_version = fn.opset;
+    context.const_name = op_name;
+    context.unique_name = [this, &fn](const std::string& base) { return unique_name(fn, base); };
+    context.auto_name = [&fn](const std::string& type) {
+      for (int i = 0;; ++i) {
+        const std::string name = type + "_" + std::to_string(i);
+        if (fn.names.count(name) || fn.names.count(name + "_0") || fn.names.count(name + "_1"))
+          continue;
+        fn.names.insert(name);
+        fn.names.insert(name + "_0");
+        fn.names.insert(name + "_1");
+        return name;
+      }
+    };
+    context.blobs = &blobs_;
+    context.relocator = &relocator_;
+    return context;
+  }
+
   std::vector<std::string> sorted_function_names() const {
     std::vector<std::string> names;
     for (const auto& [name, f] : program_.program->functions()) names.push_back(name);
@@ -227,6 +351,17 @@ class ProgramRewriter {
           continue;
         }
       }
+      if (fn.held.count(name)) {  // part of a chain a joint step rewrites at its final op
+        fn.stash.emplace(name, std::move(op));
+        continue;
+      }
+      if (op.outputs_size() == 1) {
+        auto joint = fn.joint.find(op.outputs(0).name());
+        if (joint != fn.joint.end()) {
+          replace_chain(op, joint->second, fn, op_where, out);
+          continue;
+        }
+      }
       mil::for_each_value_in_op(op, op_where, [&](spec::Value& value, const std::string& at) {
         relocator_.relocate(value, at);
       });
@@ -246,13 +381,7 @@ class ProgramRewriter {
                      google::protobuf::RepeatedPtrField<spec::Operation>& out) {
     WeightOutcome& outcome = report_.weights[decision.outcome];
     progress_.report(outcome.name);
-    rewrite::ConstContext context;
-    context.where = op_where;
-    context.opset_version = fn.opset;
-    context.const_name = mil::op_name(op);
-    context.unique_name = [&](const std::string& base) { return unique_name(fn, base); };
-    context.blobs = &blobs_;
-    context.relocator = &relocator_;
+    const rewrite::ConstContext context = const_context(fn, op_where, mil::op_name(op));
     std::optional<rewrite::Replacement> replacement;
     if (const auto* linear = std::get_if<config::OpLinearQuantizerConfig>(&decision.config)) {
       replacement = rewrite::quantize_const(op, *linear, decision.axes, context, outcome);
@@ -272,6 +401,45 @@ class ProgramRewriter {
     return true;
   }
 
+  // A joint step's rewrite of a compressed chain, at its final op `head`; when the weight is
+  // skipped, the chain is written back as it was.
+  void replace_chain(spec::Operation& head, const JointDecision& joint, FunctionContext& fn,
+                     const std::string& op_where,
+                     google::protobuf::RepeatedPtrField<spec::Operation>& out) {
+    WeightOutcome& outcome = report_.weights[joint.decision.outcome];
+    progress_.report(outcome.name);
+    std::vector<spec::Operation> chain;
+    for (const auto& name : joint.chain) {
+      auto it = fn.stash.find(name);
+      if (it == fn.stash.end()) throw Error(op_where + ": chain op \"" + name + "\" not found");
+      chain.push_back(std::move(it->second));
+      fn.stash.erase(it);
+    }
+    const rewrite::ConstContext context = const_context(fn, op_where, mil::op_name(head));
+    auto replacement =
+        rewrite::joint_const(joint.kind, chain, head, joint.decision.config, joint.decision.axes,
+                             step_->nonzero_only, context, outcome);
+    progress_.finished_one();
+    if (!replacement) {
+      for (auto& op : chain) keep_op(op, fn, out);
+      keep_op(head, fn, out);
+      return;
+    }
+    const std::string old_var = head.outputs(0).name();
+    const std::string new_var = replacement->back().outputs(0).name();
+    if (new_var != old_var) fn.renamed[old_var] = new_var;
+    for (auto& new_op : *replacement) out.Add(std::move(new_op));
+  }
+
+  void keep_op(spec::Operation& op, FunctionContext& fn,
+               google::protobuf::RepeatedPtrField<spec::Operation>& out) {
+    const std::string op_where = where(fn, mil::op_name(op), op.type());
+    mil::for_each_value_in_op(op, op_where, [&](spec::Value& value, const std::string& at) {
+      relocator_.relocate(value, at);
+    });
+    out.Add(std::move(op));
+  }
+
   mil::ProgramRef& program_;
   std::string origin_;
   mil::BlobFiles& blobs_;
@@ -279,23 +447,54 @@ class ProgramRewriter {
   RewriteReport& report_;
   ProgressTracker& progress_;
   std::map<std::string, FunctionContext> functions_;
+  const CompressionStep* step_ = nullptr;
 };
 
 void check_steps(const RewriteOptions& options) {
-  if (options.steps.size() > 1) {
-    throw Error("one compression step per run is supported so far; run mlpress once per step");
-  }
-  for (const auto& step : options.steps) {
-    config::check_config_for(step.config, step.api);
+  for (size_t i = 0; i < options.steps.size(); ++i) {
+    try {
+      config::check_config_for(options.steps[i].config, options.steps[i].api);
+    } catch (const Error& e) {
+      if (options.steps.size() == 1) throw;
+      throw Error("step " + std::to_string(i + 1) + ": " + e.what());
+    }
   }
 }
 
-}  // namespace
+// Where the packages between the steps of a job live: a temporary folder beside the output,
+// removed whatever happens.
+class StepFolder {
+ public:
+  explicit StepFolder(const std::string& out_path) {
+    const fs::path out(out_path);
+    const fs::path parent = out.has_parent_path() ? out.parent_path() : fs::path(".");
+    std::random_device random;
+    path_ = parent / ("." + out.filename().string() + ".mlpress-steps-" + std::to_string(random()) +
+                      std::to_string(random()));
+    std::error_code ec;
+    fs::create_directory(path_, ec);
+    if (ec) throw Error(path_.string() + ": cannot create a temporary folder: " + ec.message());
+  }
+  ~StepFolder() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  StepFolder(const StepFolder&) = delete;
+  StepFolder& operator=(const StepFolder&) = delete;
+  std::string package(size_t step) const {
+    return (path_ / ("step" + std::to_string(step) + ".mlpackage")).string();
+  }
 
-RewriteReport rewrite_package(const std::string& in_path, const std::string& out_path,
-                              const RewriteOptions& options) {
-  rewrite::check_output_path(in_path, out_path);
-  check_steps(options);
+ private:
+  fs::path path_;
+};
+
+// One step (or none: a lossless rewrite) from in_path to out_path. `all_steps` are the job's
+// steps, checked against the first step's input; `final` writes the last progress report.
+RewriteReport run_step(const std::string& in_path, const std::string& out_path,
+                       const CompressionStep* step, size_t step_number,
+                       const std::vector<CompressionStep>& all_steps, ProgressTracker& progress,
+                       bool final) {
   auto package = PackageReader::open(in_path);
   const std::string model_file = package->root_model_file();
   const std::string origin = package->describe(model_file);
@@ -308,16 +507,16 @@ RewriteReport rewrite_package(const std::string& in_path, const std::string& out
   mil::BlobFiles blobs(*package);
   PackageWriter writer(out_path);
   rewrite::BlobRelocator relocator(blobs, writer);
-  ProgressTracker progress(options);
   for (auto& program : programs) {
-    if (!options.steps.empty()) upgrade_to_ios16(program);
+    if (step) upgrade_to_ios16(program);
     rewriters.push_back(
         std::make_unique<ProgramRewriter>(program, origin, blobs, relocator, report, progress));
+    if (step_number == 1) rewriters.back()->check_joint_target(all_steps);
     // Every config problem is found before any weight is written.
-    for (const auto& step : options.steps) rewriters.back()->plan(step);
+    if (step) rewriters.back()->plan(*step, step_number);
   }
   for (auto& rewriter : rewriters) rewriter->run();
-  progress.report("");
+  if (final) progress.report("");
   relocator.finish(report);
 
   // A pipeline's own version must be at least that of every sub-model.
@@ -328,6 +527,35 @@ RewriteReport rewrite_package(const std::string& in_path, const std::string& out
   }
   report.output_bytes =
       rewrite::stage_and_commit(*package, model_file, model, origin, relocator, writer);
+  return report;
+}
+
+}  // namespace
+
+RewriteReport rewrite_package(const std::string& in_path, const std::string& out_path,
+                              const RewriteOptions& options) {
+  rewrite::check_output_path(in_path, out_path);
+  check_steps(options);
+  ProgressTracker progress(options);
+  const auto& steps = options.steps;
+  if (steps.size() <= 1) {
+    return run_step(in_path, out_path, steps.empty() ? nullptr : &steps[0], 1, steps, progress,
+                    true);
+  }
+  // Each step reads what the previous one wrote, exactly as separate coremltools calls would;
+  // the packages in between live in a temporary folder, and only the last step writes OUT.
+  StepFolder folder(out_path);
+  std::vector<WeightOutcome> outcomes;
+  std::string input = in_path;
+  RewriteReport report;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const bool last = i + 1 == steps.size();
+    const std::string output = last ? out_path : folder.package(i + 1);
+    report = run_step(input, output, &steps[i], i + 1, steps, progress, last);
+    for (auto& w : report.weights) outcomes.push_back(std::move(w));
+    input = output;
+  }
+  report.weights = std::move(outcomes);
   return report;
 }
 

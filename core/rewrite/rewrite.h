@@ -16,6 +16,12 @@ namespace mlpress {
 struct CompressionStep {
   config::Api api = config::Api::linear_quantize_weights;
   config::OptimizationConfig config;
+  // coremltools' joint_compression argument (iOS18+): recompress what earlier steps wrote
+  // (shared/spec/COMPRESSION.md §6) instead of leaving compressed weights alone.
+  bool joint_compression = false;
+  // Beyond coremltools: when palettizing or quantizing a pruned weight, fit the LUT or the
+  // quantization parameters to the nonzero values only (the pruned zeros stay exact anyway).
+  bool nonzero_only = false;
 };
 
 // Where a rewrite is: `done` of `total` weights compressed, and the weight about to be
@@ -27,7 +33,8 @@ struct RewriteProgress {
 };
 
 struct RewriteOptions {
-  // Applied in order; empty = lossless rewrite. Only one step is supported for now.
+  // Applied in order, each step seeing what the previous one wrote (as separate coremltools
+  // calls would); empty = lossless rewrite.
   std::vector<CompressionStep> steps;
   // Called before each weight is compressed and once before the output is written. Returning
   // false cancels: the rewrite throws Cancelled and leaves no output behind.
@@ -36,9 +43,10 @@ struct RewriteOptions {
 
 // What happened to one weight that a compression step looked at.
 struct WeightOutcome {
+  size_t step = 0;  // 1-based index of the step that produced this outcome (0: none)
   std::string program;
   std::string function;
-  std::string name;     // the const's output var
+  std::string name;     // the const's (or compressed chain's) output var
   std::string op_name;  // the const op
   std::vector<uint64_t> shape;
   std::string dtype;

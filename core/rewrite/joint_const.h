@@ -1,0 +1,56 @@
+#pragma once
+// Joint compression (coremltools' joint_compression=True, iOS18+; shared/spec/COMPRESSION.md
+// §6): a weight an earlier step left as a constexpr chain is recompressed by the next step
+// (prune -> palettize / quantize, palettize -> quantize the LUT, quantize -> palettize the
+// codes, quantize / palettize -> prune), written with the op types, names and layouts
+// coremltools writes.
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "MIL.pb.h"
+#include "core/config/config.h"
+#include "core/config/resolve.h"
+#include "core/rewrite/const_context.h"
+
+namespace mlpress::rewrite {
+
+enum class JointKind {
+  kPrunedThenPalettized,     // sparse_to_dense -> lut_to_sparse + sparse_to_dense
+  kQuantizedThenPalettized,  // shift_scale(codes) -> shift_scale(int LUT) + lut_to_dense
+  kLutQuantized,             // lut_to_dense / lut_to_sparse: the LUT through shift_scale
+  kPrunedThenQuantized,      // sparse_to_dense -> sparse_blockwise_shift_scale + sparse_to_dense
+  kQuantizedThenPruned,      // shift_scale -> sparse_blockwise_shift_scale + sparse_to_dense
+  kPalettizedThenPruned,     // lut_to_dense -> lut_to_sparse + sparse_to_dense
+};
+
+// What one step in joint mode does with an existing chain whose final op is `head`: the
+// chain's other ops (names, producer first) and either a kind or why it stays as it is.
+struct JointPlan {
+  std::vector<std::string> chain;
+  std::optional<JointKind> kind;
+  std::string reason;
+};
+
+// The op producing a var in the same function, or nullptr.
+using ProducerLookup =
+    std::function<const CoreML::Specification::MILSpec::Operation*(const std::string& var)>;
+
+// Throws (naming `where`) for what coremltools refuses or crashes on: pruning a
+// vector-palettized weight, quantizing a LUT with other than per_tensor granularity,
+// palettizing a pruned weight into vectors or with a per-channel scale.
+JointPlan plan_joint(const CoreML::Specification::MILSpec::Operation& head, config::Api api,
+                     const config::OpConfig& config, const ProducerLookup& producer,
+                     const std::string& where);
+
+// The ops replacing `chain` + `head` (consumers bind to the last one's first output), or
+// nullopt with outcome.reason set when the weight stays as it is (then nothing was written).
+// `nonzero_only`: fit the LUT / quantization parameters of a pruned weight to its nonzeros.
+std::optional<Replacement> joint_const(
+    JointKind kind, std::vector<CoreML::Specification::MILSpec::Operation>& chain,
+    const CoreML::Specification::MILSpec::Operation& head, const config::OpConfig& config,
+    const config::ChannelAxes& axes, bool nonzero_only, const ConstContext& context,
+    WeightOutcome& outcome);
+
+}  // namespace mlpress::rewrite
