@@ -3,6 +3,7 @@
 // message verbatim -- never as an abort or a bare exception pointer.
 #include <emscripten/bind.h>
 #include <emscripten/emscripten.h>
+#include <emscripten/val.h>
 
 #include <exception>
 #include <string>
@@ -11,13 +12,40 @@
 #include "core/inspect/inspect.h"
 #include "core/io/error.h"
 #include "core/rewrite/decompress.h"
+#include "core/rewrite/plan_package.h"
 #include "core/rewrite/report_json.h"
 #include "core/rewrite/rewrite.h"
 #include "core/rewrite/step_from_text.h"
 
-// Throws `new Error(message)` into the JavaScript caller.
-EM_JS(void, mlpress_throw_js_error, (const char* message),
-      { throw new Error(UTF8ToString(message)); });
+// The EM_JS bodies are JavaScript: clang-format would split operators such as !==.
+// clang-format off
+// Throws `new Error(message)` into the JavaScript caller -- or, when a JS callback of the
+// current call threw (and so cancelled it), that callback's own exception.
+EM_JS(void, mlpress_throw_js_error, (const char* message), {
+  var pending = Module["mlpressCallbackError"];
+  if (pending !== undefined) {
+    Module["mlpressCallbackError"] = undefined;
+    throw pending;
+  }
+  throw new Error(UTF8ToString(message));
+});
+
+// Calls the JS progress callback `fn` with {done, total, weight}. Returns 1 to go on, 0 when
+// the callback returned false. An exception from the callback must not unwind through the
+// core's frames (their destructors would not run): it is caught here, kept, and returned as 0,
+// so that the core cancels cleanly; mlpress_throw_js_error then rethrows it.
+EM_JS(int, mlpress_call_progress,
+      (emscripten::EM_VAL fn, double done, double total, const char* weight), {
+        try {
+          var answer =
+              Emval.toValue(fn)({done : done, total : total, weight : UTF8ToString(weight)});
+          return answer === false ? 0 : 1;
+        } catch (e) {
+          Module["mlpressCallbackError"] = e;
+          return 0;
+        }
+      });
+// clang-format on
 
 namespace {
 
@@ -77,14 +105,49 @@ RewriteResult rewrite(const std::string& in_path, const std::string& out_path) {
 // compress(in, out, configText): configText is a coremltools OptimizationConfig as YAML or
 // JSON ("" = lossless). Returns the report as JSON text, the same as `mlpress compress --json`
 // without its "output" field.
+mlpress::RewriteOptions options_from_config_text(const std::string& config_text) {
+  mlpress::RewriteOptions options;
+  if (config_text.find_first_not_of(" \t\r\n") != std::string::npos) {
+    options.steps.push_back(mlpress::step_from_config_text(config_text, "config"));
+  }
+  return options;
+}
+
 std::string compress(const std::string& in_path, const std::string& out_path,
                      const std::string& config_text) {
   return guarded([&] {
-    mlpress::RewriteOptions options;
-    if (config_text.find_first_not_of(" \t\r\n") != std::string::npos) {
-      options.steps.push_back(mlpress::step_from_config_text(config_text, "config"));
+    const mlpress::RewriteOptions options = options_from_config_text(config_text);
+    return mlpress::report_json(mlpress::rewrite_package(in_path, out_path, options)).dump();
+  });
+}
+
+// compress(in, out, configText, onProgress): as compress, and calls onProgress({done, total,
+// weight}) synchronously before each weight is compressed (weight = the const's output name)
+// and once before the output is written (weight = ""). onProgress returning false cancels:
+// the call throws Error("cancelled") and leaves no output. An exception thrown by onProgress
+// cancels the same way and is rethrown as it was.
+std::string compress_with_progress(const std::string& in_path, const std::string& out_path,
+                                   const std::string& config_text,
+                                   const emscripten::val& on_progress) {
+  return guarded([&] {
+    mlpress::RewriteOptions options = options_from_config_text(config_text);
+    if (!on_progress.isUndefined() && !on_progress.isNull()) {
+      options.on_progress = [&on_progress](const mlpress::RewriteProgress& progress) {
+        return mlpress_call_progress(on_progress.as_handle(), static_cast<double>(progress.done),
+                                     static_cast<double>(progress.total),
+                                     progress.weight.c_str()) != 0;
+      };
     }
     return mlpress::report_json(mlpress::rewrite_package(in_path, out_path, options)).dump();
+  });
+}
+
+// plan(in, configText): what compress(in, out, configText) would compress or skip, and why,
+// with the expected payload sizes; nothing is compressed or written. JSON text (plan_json).
+std::string plan(const std::string& in_path, const std::string& config_text) {
+  return guarded([&] {
+    return mlpress::plan_json(mlpress::plan_package(in_path, options_from_config_text(config_text)))
+        .dump();
   });
 }
 
@@ -109,7 +172,9 @@ EMSCRIPTEN_BINDINGS(mlpress) {
   emscripten::function("inspect", &inspect);           // inspect(path)
   emscripten::function("inspect", &inspect_indented);  // inspect(path, indent)
   emscripten::function("rewrite", &rewrite);
-  emscripten::function("compress", &compress);
+  emscripten::function("compress", &compress);                // compress(in, out, config)
+  emscripten::function("compress", &compress_with_progress);  // ... , onProgress)
+  emscripten::function("plan", &plan);
   emscripten::function("decompress", &decompress);
   emscripten::function("throwErrorForTest", &throw_error_for_test);
 }
