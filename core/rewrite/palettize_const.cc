@@ -167,6 +167,30 @@ Replacement scaled_lut_pattern(const compress::PalettizeResult& r, const mil::Te
   return ops;
 }
 
+// coremltools' is_cluster_dim_valid (§4.6): for each conv / conv_transpose consumer, the weight's
+// per-group ("effective") shape, dim 0 divided by groups, must divide by cluster_dim on the
+// channel axis. A skip message when it does not.
+std::optional<std::string> conv_cluster_dim_misfit(const config::OpPalettizerConfig& config,
+                                                   const config::ChannelAxes& axes,
+                                                   const std::vector<uint64_t>& dims) {
+  if (config.cluster_dim <= 1 || dims.empty()) return std::nullopt;
+  const int rank = static_cast<int>(dims.size());
+  int axis = config.channel_axis ? static_cast<int>(*config.channel_axis) : axes.output.value_or(0);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return std::nullopt;  // the kernel reports the bad axis
+  for (const int64_t groups : axes.conv_groups) {
+    std::vector<uint64_t> effective = dims;
+    if (groups > 1) effective[0] /= static_cast<uint64_t>(groups);
+    if (effective[static_cast<size_t>(axis)] % static_cast<uint64_t>(config.cluster_dim) != 0) {
+      return "The `cluster_dim` " + std::to_string(config.cluster_dim) +
+             " does not divide the conv's per-group channels on axis " + std::to_string(axis) +
+             " (" + std::to_string(effective[static_cast<size_t>(axis)]) +
+             "); skipped, as coremltools skips it";
+    }
+  }
+  return std::nullopt;
+}
+
 // An int8/uint8 const (COMPRESSION.md §2.2): an integer LUT of the const's dtype, in the same
 // ops as a float weight (per-channel scale is refused by the kernel, as coremltools fails).
 std::optional<Replacement> palettize_int_const(const ConstTensor& weight,
@@ -255,6 +279,10 @@ std::optional<Replacement> palettize_const(const spec::Operation& const_op,
                                            const config::ChannelAxes& axes,
                                            const ConstContext& context, WeightOutcome& outcome) {
   const ConstTensor weight = read_const_tensor(const_op, *context.blobs, context.where);
+  if (auto misfit = conv_cluster_dim_misfit(config, axes, weight.shape.dims)) {
+    outcome.reason = *misfit;
+    return std::nullopt;
+  }
   if (weight.shape.dtype == spec::INT8 || weight.shape.dtype == spec::UINT8) {
     return palettize_int_const(weight, config, axes, context, outcome);
   }
