@@ -5,13 +5,16 @@
 // Everything taken from a model (names, metadata) is untrusted: it is only ever put into the
 // page as text (textContent), never as HTML.
 
-import { PRESETS, isBlank, opNameOverrides, outputName, setKeepDense } from './config.js';
+import { WorkerClient, isAbort } from './client.js';
+import { folderFiles } from './folder.js';
+import { MODEL_PRESETS, PRESETS, isBlank, opNameOverrides, outputName, setKeepDense } from './config.js';
 
 const $ = (id) => document.getElementById(id);
 
 const ui = {
   dropzone: $('dropzone'),
   fileInput: $('file-input'),
+  folderInput: $('folder-input'),
   sampleButton: $('sample-button'),
   status: $('status'),
   error: $('error'),
@@ -28,13 +31,20 @@ const ui = {
   tbody: document.querySelector('#weight-table tbody'),
   compress: $('compress'),
   preset: $('preset'),
+  presetNote: $('preset-note'),
   configText: $('config-text'),
   configFile: $('config-file'),
   configExport: $('config-export'),
   compressButton: $('compress-button'),
+  planButton: $('plan-button'),
+  plan: $('plan'),
+  planText: $('plan-text'),
+  planBody: document.querySelector('#plan-table tbody'),
   compressActions: $('compress-actions'),
   progress: $('progress'),
+  progressBar: $('progress-bar'),
   progressText: $('progress-text'),
+  cancelButton: $('cancel-button'),
   result: $('result'),
   resultText: $('result-text'),
   download: $('download-link'),
@@ -51,51 +61,36 @@ const SMALL_CONSTANT = 10; // like `mlpress inspect`'s text table: fewer element
 
 const forcedVariant = new URLSearchParams(location.search).get('wasm');
 const workerUrl = new URL('worker.js', import.meta.url);
-if (forcedVariant) workerUrl.searchParams.set('wasm', forcedVariant);
-const worker = new Worker(workerUrl, { type: 'module', name: 'mlpress' });
 
-let nextId = 1;
-const pending = new Map();
+let client = null; // the WorkerClient; replaced by a fresh one after a cancel
 let ready = false;
 let busy = false;
 
-worker.onmessage = (event) => {
-  const message = event.data;
-  if (message.type === 'ready') {
-    ready = true;
-    ui.variant.textContent = message.variant === 'simd' ? 'SIMD build' : 'baseline build, without SIMD';
-    document.documentElement.dataset.wasm = message.variant;
-    setStatus('Ready. Open a model to begin.');
-    updateControls();
-    return;
-  }
-  if (message.type === 'fatal') {
-    setStatus('');
-    ui.variant.textContent = 'not loaded';
-    showError('mlpress could not start', message.message);
-    for (const { reject } of pending.values()) reject(new Error(message.message));
-    pending.clear();
-    return;
-  }
-  const entry = pending.get(message.id);
-  if (!entry) return;
-  pending.delete(message.id);
-  if (message.type === 'error') entry.reject(Object.assign(new Error(message.message), { file: message.file }));
-  else entry.resolve(message);
-};
+// Starts a worker; resolves once its module is loaded (the page then says which variant).
+function startWorker() {
+  ready = false;
+  client = new WorkerClient(workerUrl, { variant: forcedVariant || undefined });
+  const mine = client;
+  return client.ready.then(
+    (variant) => {
+      if (client !== mine) return;
+      ready = true;
+      ui.variant.textContent = variant === 'simd' ? 'SIMD build' : 'baseline build, without SIMD';
+      document.documentElement.dataset.wasm = variant;
+      updateControls();
+    },
+    (err) => {
+      if (client !== mine || isAbort(err)) throw err;
+      setStatus('');
+      ui.variant.textContent = 'not loaded';
+      showError('mlpress could not start', err.message);
+      throw err;
+    },
+  );
+}
 
-worker.onerror = (event) => {
-  event.preventDefault();
-  setStatus('');
-  showError('mlpress could not start', `The worker failed: ${event.message || 'unknown error'}.`);
-};
-
-function call(message, transfer = []) {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    worker.postMessage({ id, ...message }, transfer);
-  });
+function call(message, options) {
+  return client.call(message, options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -125,8 +120,10 @@ function hideError() {
 function updateControls() {
   const disabled = !ready || busy;
   ui.fileInput.disabled = disabled;
+  ui.folderInput.disabled = disabled;
   ui.sampleButton.disabled = disabled;
   ui.compressButton.disabled = disabled || !state;
+  ui.planButton.disabled = disabled || !state;
   ui.preset.disabled = busy;
   ui.configFile.disabled = busy;
   ui.configText.readOnly = busy;
@@ -155,10 +152,22 @@ async function run(statusText, task) {
 function openFile(file) {
   return run(`Reading ${file.name}…`, async () => {
     try {
-      const message = await call({ type: 'open', file });
-      showModel(message);
+      const source = { type: 'open', file };
+      showModel(await call(source), source);
     } catch (err) {
       failOpen(file.name, err);
+    }
+  });
+}
+
+// A .mlpackage folder: `files` = [{path, file}], paths starting with the folder's name.
+function openFolder(name, files) {
+  return run(`Reading ${name}…`, async () => {
+    try {
+      const source = { type: 'open-folder', files };
+      showModel(await call(source), source);
+    } catch (err) {
+      failOpen(name, err);
     }
   });
 }
@@ -166,8 +175,8 @@ function openFile(file) {
 function openSample() {
   return run(`Loading the sample model…`, async () => {
     try {
-      const message = await call({ type: 'open-url', url: SAMPLE_URL, name: SAMPLE_NAME });
-      showModel(message);
+      const source = { type: 'open-url', url: SAMPLE_URL, name: SAMPLE_NAME };
+      showModel(await call(source), source);
     } catch (err) {
       failOpen(SAMPLE_NAME, err);
     }
@@ -184,14 +193,18 @@ function failOpen(name, err) {
   showError(`Could not open “${name}”`, err.message);
 }
 
-function showModel({ name, size, report }) {
+// source: the request that opened it, to open it again in a fresh worker after a cancel.
+function showModel({ name, size, report }, source) {
   clearResult();
-  state = { name, size, report, rows: report.weights.map(toRow) };
+  state = { name, size, report, source, rows: report.weights.map(toRow) };
   renderSummary();
   renderWeights();
   ui.model.hidden = false;
   ui.weights.hidden = false;
   ui.compress.hidden = false;
+  // The model presets follow the model: computed again for this one.
+  for (const option of ui.preset.querySelectorAll('option[data-model]')) option.disabled = false;
+  if (MODEL_PRESETS[ui.preset.value]) applyPreset(ui.preset.value);
   const t = report.totals;
   setStatus(`Opened ${name}: ${plural(t.weights, 'weight')}, ${formatBytes(t.dense_weight_bytes)} of weight data.`);
 }
@@ -200,6 +213,13 @@ ui.fileInput.addEventListener('change', () => {
   const file = ui.fileInput.files[0];
   ui.fileInput.value = ''; // choosing the same file again fires 'change' again
   if (file) openFile(file);
+});
+
+ui.folderInput.addEventListener('change', () => {
+  const files = [...ui.folderInput.files].map((file) => ({ path: file.webkitRelativePath || file.name, file }));
+  ui.folderInput.value = '';
+  if (files.length === 0) return;
+  openFolder(files[0].path.split('/')[0], files);
 });
 
 ui.sampleButton.addEventListener('click', () => openSample());
@@ -231,18 +251,22 @@ window.addEventListener('drop', (event) => {
   event.preventDefault();
   dragDepth = 0;
   ui.dropzone.classList.remove('dragging');
+  if (!ready || busy) return;
   const files = [...event.dataTransfer.files];
   if (files.length === 0) return;
   if (files.length > 1) {
-    showError('One model at a time', `You dropped ${files.length} files; drop a single .mlpackage.zip.`);
+    showError('One model at a time', `You dropped ${files.length} items; drop a single .mlpackage.zip or .mlpackage folder.`);
     return;
   }
   const [file] = files;
+  // The entry must be taken now: the DataTransfer is emptied once this handler returns.
   const item = event.dataTransfer.items && event.dataTransfer.items[0];
   const entry = item && item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
   if (entry && entry.isDirectory) {
-    // A folder: not supported yet.
-    showError(`Could not open “${file.name}”`, 'Folders cannot be opened yet: zip the .mlpackage folder first.');
+    folderFiles(entry).then(
+      (list) => openFolder(entry.name, list),
+      (err) => showError(`Could not read “${entry.name}”`, err.message),
+    );
     return;
   }
   openFile(file);
@@ -569,12 +593,24 @@ ui.hideSmall.addEventListener('change', () => state && renderWeights());
 
 let configTag = ''; // names the output: NAME-TAG.mlpackage.zip ('' = lossless, 'custom' = edited)
 
+// Every preset that applies now: the fixed ones, and those computed from the open model (the
+// vision CNN, detection and transformer presets, whose kept-dense layers come from its ops).
+function currentPresets() {
+  const presets = Object.entries(PRESETS).map(([key, p]) => [key, { ...p, note: '' }]);
+  if (state) {
+    for (const [key, p] of Object.entries(MODEL_PRESETS)) presets.push([key, { ...p, ...p.build(state.report) }]);
+  }
+  return presets;
+}
+
 function applyPreset(key) {
-  const preset = PRESETS[key];
-  if (!preset) return;
+  const found = currentPresets().find(([k]) => k === key);
+  if (!found) return;
+  const [, preset] = found;
   ui.configText.value = preset.text;
   configTag = preset.tag;
   showPreset(key);
+  ui.presetNote.textContent = preset.note;
   syncOverrides();
 }
 
@@ -589,13 +625,15 @@ function showPreset(key) {
 function setConfigText(text, { keepPreset = false } = {}) {
   if (ui.configText.value !== text) ui.configText.value = text;
   if (!keepPreset) {
-    const match = Object.entries(PRESETS).find(([, p]) => p.text === text || (isBlank(text) && !p.text));
+    const match = currentPresets().find(([, p]) => p.text === text || (isBlank(text) && !p.text));
     if (match) {
       configTag = match[1].tag;
       showPreset(match[0]);
+      ui.presetNote.textContent = match[1].note;
     } else {
       configTag = 'custom';
       showPreset('custom');
+      ui.presetNote.textContent = '';
     }
   }
   syncOverrides();
@@ -643,31 +681,68 @@ ui.configExport.addEventListener('click', () => {
 
 function clearResult() {
   ui.result.hidden = true;
+  ui.plan.hidden = true;
   if (downloadUrl) URL.revokeObjectURL(downloadUrl);
   downloadUrl = null;
   ui.download.removeAttribute('href');
   ui.resultsBody.replaceChildren();
 }
 
-// An indeterminate bar with the elapsed time: the core reports no progress yet. The timer runs
-// on the page's thread, which stays free while the worker computes.
+// The progress bar: weights done of the total, the weight being compressed, and the elapsed
+// time (on the page's thread, which stays free while the worker computes).
 let progressTimer = null;
+let progressLine = '';
 
 function startProgress(text) {
   const started = performance.now();
+  progressLine = text;
   const tick = () => {
-    ui.progressText.textContent = `${text} ${((performance.now() - started) / 1000).toFixed(1)} s`;
+    ui.progressText.textContent = `${progressLine} ${((performance.now() - started) / 1000).toFixed(1)} s`;
   };
+  ui.progressBar.removeAttribute('value'); // indeterminate until the first report
+  ui.progressBar.removeAttribute('aria-valuetext');
   tick();
   ui.progress.hidden = false;
+  ui.cancelButton.disabled = false;
   progressTimer = setInterval(tick, 100);
-  return started;
+  return { started, tick };
+}
+
+function showProgress({ done, total, weight }, tick) {
+  ui.progressBar.max = Math.max(total, 1);
+  ui.progressBar.value = done;
+  ui.progressBar.dataset.done = String(done);
+  ui.progressBar.dataset.total = String(total);
+  progressLine = weight
+    ? `${formatCount(done)} of ${plural(total, 'weight')} done; compressing ${weight}…`
+    : `${formatCount(done)} of ${plural(total, 'weight')} done; writing the package…`;
+  ui.progressBar.setAttribute('aria-valuetext', progressLine);
+  tick();
 }
 
 function stopProgress() {
   clearInterval(progressTimer);
   progressTimer = null;
   ui.progress.hidden = true;
+  ui.cancelButton.disabled = true;
+}
+
+let cancelling = false;
+
+// Cancel: the worker computes synchronously, so it is ended (with whatever it had written) and
+// a fresh one started; the model is then opened again in it.
+ui.cancelButton.addEventListener('click', () => {
+  if (!busy || cancelling) return;
+  cancelling = true;
+  ui.cancelButton.disabled = true;
+  client.terminate();
+});
+
+async function restartWorker() {
+  await startWorker();
+  if (!state) return;
+  const message = await call(state.source);
+  state.size = message.size;
 }
 
 ui.compressButton.addEventListener('click', () =>
@@ -676,19 +751,81 @@ ui.compressButton.addEventListener('click', () =>
     const config = ui.configText.value;
     const lossless = isBlank(config);
     const name = outputName(state.name, lossless ? '' : configTag || 'custom');
-    const started = startProgress(lossless ? 'Rewriting…' : 'Compressing…');
+    const { started, tick } = startProgress(lossless ? 'Rewriting…' : 'Compressing…');
     try {
-      const message = await call({ type: 'compress', config: lossless ? '' : config, name });
+      const message = await call(
+        { type: 'compress', config: lossless ? '' : config, name },
+        { onProgress: (progress) => showProgress(progress, tick) },
+      );
       const seconds = (performance.now() - started) / 1000;
       showResult(message, seconds, lossless);
     } catch (err) {
+      if (isAbort(err)) {
+        stopProgress();
+        setStatus('Cancelled; starting a fresh worker…');
+        try {
+          await restartWorker();
+          setStatus(`Cancelled: nothing was written. ${state.name} is still open.`);
+        } catch (restartError) {
+          setStatus('');
+          if (!isAbort(restartError)) showError(`Could not open “${state.name}” again`, restartError.message);
+        }
+        ui.compressButton.focus();
+        return;
+      }
       setStatus('');
       showError(`Could not compress “${state.name}”`, err.message, ui.compressActions);
     } finally {
+      cancelling = false;
       stopProgress();
     }
   }),
 );
+
+// The plan: a dry run of the compress, shown before running it.
+ui.planButton.addEventListener('click', () =>
+  run(`Planning ${state.name}…`, async () => {
+    clearResult();
+    try {
+      const { plan } = await call({ type: 'plan', config: ui.configText.value });
+      showPlan(plan);
+    } catch (err) {
+      setStatus('');
+      showError(`Could not plan “${state.name}”`, err.message, ui.compressActions);
+    }
+  }),
+);
+
+function showPlan(plan) {
+  const weights = plan.weights;
+  const compressed = weights.filter((w) => w.compressed);
+  const unknown = plan.unknown ? ` (${plural(plan.unknown, 'weight')} depend on the values and are not counted)` : '';
+  ui.planText.textContent = isBlank(ui.configText.value)
+    ? 'A lossless rewrite: every weight is written as it is.'
+    : `${formatCount(compressed.length)} of ${plural(weights.length, 'weight')} will be compressed: ` +
+      `${formatBytes(plan.dense_bytes)} of weight data → about ${formatBytes(plan.expected_bytes)}${unknown}.`;
+  const fragment = document.createDocumentFragment();
+  for (const w of weights) {
+    const tr = el('tr', w.compressed ? 'compressed' : 'skipped');
+    tr.dataset.name = w.name;
+    tr.dataset.compressed = String(w.compressed);
+    const nameCell = el('th', 'name');
+    nameCell.scope = 'row';
+    nameCell.append(el('code', null, w.name));
+    if (w.op_name !== w.name) nameCell.append(el('div', 'muted', `op ${w.op_name}`));
+    tr.append(
+      nameCell,
+      el('td', 'op-type', w.compressed ? w.op_type : 'kept dense'),
+      el('td', 'num', formatCount(w.dense_bytes)),
+      el('td', 'num', w.compressed ? (w.expected_bytes === null ? 'depends on values' : `≈ ${formatCount(w.expected_bytes)}`) : formatCount(w.dense_bytes)),
+      el('td', 'why', w.compressed ? `config from ${w.config_from}` : w.reason || ''),
+    );
+    fragment.append(tr);
+  }
+  ui.planBody.replaceChildren(fragment);
+  ui.plan.hidden = false;
+  setStatus(`Planned ${state.name}.`);
+}
 
 function showResult({ name, bytes, inputSize, report }, seconds, lossless) {
   const blob = new Blob([bytes], { type: 'application/zip' });
@@ -802,3 +939,14 @@ function formatSignedPercent(x) {
 
 applyPreset(ui.preset.value);
 updateControls();
+startWorker().then(
+  () => setStatus('Ready. Open a model to begin.'),
+  () => {},
+);
+
+// Offline after the first visit: sw.js keeps a copy of the page's own files.
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register(new URL('sw.js', import.meta.url)).catch((err) => {
+    console.warn('mlpress: no offline copy:', err.message);
+  });
+}

@@ -220,3 +220,115 @@ export function outputName(inputName, tag) {
   const stem = inputName.replace(/\.zip$/i, '').replace(/\.mlpackage$/i, '') || 'model';
   return `${stem}${tag ? `-${tag}` : ''}.mlpackage.zip`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Presets computed from the model: which weights to leave dense follows from the model's op
+// list (the inspect report's weights, in model order, with their consumers).
+
+const CONV_TYPES = new Set(['conv', 'conv_transpose']);
+const CLASSIFIER_TYPES = new Set(['linear', 'matmul']);
+// Op names that mark a detection model's heads (class scores, boxes, anchors).
+const HEAD_NAME = /head|cls|class|box|bbox|reg(ress)?|detect|anchor|score|objectness/i;
+
+function floatWeights(report) {
+  return (report.weights || []).filter((w) => /^(fp|bf)\d+$/.test(w.dtype) && !w.compression && w.op_type === 'const');
+}
+
+function consumedBy(w, types) {
+  return (w.consumers || []).some((c) => types.has(c.op_type) && c.parameter !== 'bias');
+}
+
+// The op_name_configs block that leaves `opNames` dense, or '' for none.
+function keepDenseBlock(opNames) {
+  const unique = [...new Set(opNames)];
+  if (!unique.length) return '';
+  return `op_name_configs:\n${unique.map((n) => `  ${yamlKey(n)}: null\n`).join('')}`;
+}
+
+// The first conv's weight and the last classifier's (a linear/matmul weight; a conv's when
+// the model has none): the layers quantization hurts most.
+export function firstAndLastLayers(report) {
+  const weights = floatWeights(report);
+  const first = weights.find((w) => consumedBy(w, CONV_TYPES));
+  const classifiers = weights.filter((w) => consumedBy(w, CLASSIFIER_TYPES));
+  const convs = weights.filter((w) => consumedBy(w, CONV_TYPES));
+  const last = classifiers.length ? classifiers[classifiers.length - 1] : convs[convs.length - 1];
+  return { first: first ? first.op_name : null, last: last && last !== first ? last.op_name : null };
+}
+
+// A detection model's heads: weights of ops whose names say head/class/box/...; without such
+// names, the last conv or linear weight before each model output (as many as there are
+// outputs), which is where detection heads sit.
+export function detectionHeads(report) {
+  const weights = floatWeights(report).filter((w) => consumedBy(w, new Set([...CONV_TYPES, ...CLASSIFIER_TYPES])));
+  const named = weights.filter((w) => HEAD_NAME.test(w.op_name) || (w.consumers || []).some((c) => HEAD_NAME.test(c.op_name)));
+  if (named.length) return named.map((w) => w.op_name);
+  const outputs = Math.max(1, ((report.model && report.model.outputs) || []).length);
+  return weights.slice(-outputs).map((w) => w.op_name);
+}
+
+// Weights consumed by gather ops: a transformer's embedding tables.
+export function embeddingWeights(report) {
+  return floatWeights(report)
+    .filter((w) => (w.consumers || []).some((c) => c.op_type === 'gather' || c.op_type === 'gather_nd' || c.op_type === 'gather_along_axis'))
+    .map((w) => w.op_name);
+}
+
+const INT8_GLOBAL = `config_type: OpLinearQuantizerConfig
+global_config:
+  mode: linear_symmetric
+  dtype: int8
+  granularity: per_channel
+`;
+
+// key -> {label, tag, build(report) -> {text, note}, steps}: `steps` > 1 needs multi-step job
+// documents in the core; such a preset is offered disabled until they exist.
+export const MODEL_PRESETS = {
+  cnn: {
+    label: 'vision CNN: int8 per-channel, first conv and classifier kept',
+    tag: 'cnn-int8',
+    build(report) {
+      const { first, last } = firstAndLastLayers(report);
+      const kept = [first, last].filter(Boolean);
+      return {
+        text:
+          `# Vision CNN: int8 per-channel linear quantization (iOS16+). The first conv and the last\n` +
+          `# classifier layer stay dense: they are the most sensitive to quantization.\n` +
+          INT8_GLOBAL +
+          keepDenseBlock(kept),
+        note: kept.length ? `Kept dense: ${kept.join(', ')}.` : 'No conv or classifier weights found: every weight is quantized.',
+      };
+    },
+  },
+  detection: {
+    label: 'detection: int8 backbone, heads kept',
+    tag: 'det-int8',
+    build(report) {
+      const heads = detectionHeads(report);
+      return {
+        text:
+          `# Detection: the backbone int8 per-channel (iOS16+); the heads (class scores, boxes)\n` +
+          `# stay dense.\n` +
+          INT8_GLOBAL +
+          keepDenseBlock(heads),
+        note: heads.length ? `Heads kept dense: ${heads.join(', ')}.` : 'No head weights found.',
+      };
+    },
+  },
+  transformer: {
+    label: 'transformer: int4 per-block 32 (iOS18), embeddings kept dense',
+    tag: 'tfm-int4',
+    build(report) {
+      const embeddings = embeddingWeights(report);
+      return {
+        text:
+          `# Transformer: int4 per-block linear quantization, blocks of 32 (iOS18 models only).\n` +
+          `# Embedding tables (gather inputs) stay dense here; palettizing them needs a second\n` +
+          `# step, which the page cannot run yet.\n` +
+          `config_type: OpLinearQuantizerConfig\nglobal_config:\n  mode: linear_symmetric\n  dtype: int4\n` +
+          `  granularity: per_block\n  block_size: 32\nop_type_configs:\n  gather: null\n`,
+        note: embeddings.length ? `Embeddings kept dense: ${embeddings.join(', ')}.` : 'No embedding (gather) weights found.',
+      };
+    },
+  },
+};

@@ -3,14 +3,22 @@
 // Messages in (from app.js), each with a numeric `id`:
 //   {id, type: 'open', file}          mount the File (WORKERFS, read lazily) and inspect it
 //   {id, type: 'open-url', url, name} fetch a same-origin file (the sample), then as 'open'
+//   {id, type: 'open-folder', files: [{path, file}]}  mount a .mlpackage folder's files
+//                                     (paths relative to the folder's parent, all under one
+//                                     top folder NAME.mlpackage) and inspect the folder
+//   {id, type: 'plan', config}        the dry run of compress: what it would compress or skip,
+//                                     why, and the expected sizes (answer: 'planned', plan)
 //   {id, type: 'rewrite'}             rewrite the open package to MEMFS, send back the bytes
 //   {id, type: 'compress', config, name}  compress the open package with the config text
 //                                     (coremltools YAML/JSON, '' = lossless) into MEMFS as
-//                                     NAME, send back the bytes and the report
+//                                     NAME, send back the bytes and the report; posts
+//                                     'progress' messages while it runs
 // Messages out:
 //   {type: 'ready', variant}                          once the module is loaded
 //   {id, type: 'inspected', name, size, report}       report = the parsed inspect JSON
 //   {id, type: 'rewritten', name, bytes, result}      bytes = ArrayBuffer (transferred)
+//   {id, type: 'progress', done, total, weight}      before each weight is compressed
+//                                                     (weight '' = writing the output)
 //   {id, type: 'compressed', name, bytes, inputSize, report}  report = the parsed compress JSON
 //   {id, type: 'error', message, file}                any failure, message verbatim
 //   {type: 'fatal', message}                          the module could not be loaded
@@ -118,6 +126,31 @@ function open(file) {
   return { type: 'inspected', name: file.name, size: file.size, report };
 }
 
+// A package folder: every file mounted at /in/PATH (WORKERFS makes the folders), read lazily
+// like a single File. The paths come from the page (webkitRelativePath or a dropped folder's
+// entries): one top folder, no empty, '.' or '..' parts.
+function openFolder(files) {
+  unmountInput();
+  clearOutput();
+  if (!Array.isArray(files) || files.length === 0) throw new Error('The folder is empty.');
+  const tops = new Set();
+  const blobs = files.map(({ path, file }) => {
+    const parts = String(path).split('/');
+    if (parts.length < 2 || parts.some((p) => p === '' || p === '.' || p === '..')) {
+      throw new Error(`Unexpected path in the folder: ${path}`);
+    }
+    tops.add(parts[0]);
+    return { name: parts.join('/'), data: file };
+  });
+  if (tops.size !== 1) throw new Error(`Choose one .mlpackage folder (got ${[...tops].join(', ')}).`);
+  const [name] = tops;
+  mod.FS.mount(mod.FS.filesystems.WORKERFS, { blobs }, IN_DIR);
+  const size = files.reduce((sum, { file }) => sum + file.size, 0);
+  current = { name, size };
+  const report = JSON.parse(mod.inspect(`${IN_DIR}/${name}`));
+  return { type: 'inspected', name, size, report, folder: true };
+}
+
 function rewrite() {
   if (!current) throw new Error('No model is open.');
   clearOutput();
@@ -132,19 +165,29 @@ function rewrite() {
   };
 }
 
-function compress(config, requestedName) {
+function compress(id, config, requestedName) {
   if (!current) throw new Error('No model is open.');
   clearOutput();
   // The output's name is also the zip's top folder: a flat name only.
   const name = /^[^/\\]+\.mlpackage\.zip$/.test(requestedName || '') ? requestedName : outputName(current.name);
   const outPath = `${OUT_DIR}/${name}`;
-  const report = JSON.parse(mod.compress(`${IN_DIR}/${current.name}`, outPath, config || ''));
+  // Called synchronously from inside the core; the page gets each message at once, while the
+  // compression goes on. To cancel, the page terminates this worker.
+  const onProgress = ({ done, total, weight }) => {
+    self.postMessage({ id, type: 'progress', done, total, weight });
+  };
+  const report = JSON.parse(mod.compress(`${IN_DIR}/${current.name}`, outPath, config || '', onProgress));
   const data = mod.FS.readFile(outPath); // a copy; free the MEMFS file at once
   mod.FS.unlink(outPath);
   return {
     message: { type: 'compressed', name, inputSize: current.size, report, bytes: data.buffer },
     transfer: [data.buffer],
   };
+}
+
+function folderName(files) {
+  const first = Array.isArray(files) && files[0] ? String(files[0].path) : '';
+  return first.split('/')[0] || undefined;
 }
 
 async function fetchAsFile(url, name) {
@@ -176,17 +219,24 @@ async function handle(request) {
       fileName = request.name;
       const file = await fetchAsFile(request.url, request.name);
       self.postMessage({ id, ...open(file) });
+    } else if (type === 'open-folder') {
+      fileName = folderName(request.files);
+      self.postMessage({ id, ...openFolder(request.files) });
+    } else if (type === 'plan') {
+      if (!current) throw new Error('No model is open.');
+      const plan = JSON.parse(mod.plan(`${IN_DIR}/${current.name}`, request.config || ''));
+      self.postMessage({ id, type: 'planned', plan });
     } else if (type === 'rewrite') {
       const { message, transfer } = rewrite();
       self.postMessage({ id, ...message }, transfer);
     } else if (type === 'compress') {
-      const { message, transfer } = compress(request.config, request.name);
+      const { message, transfer } = compress(id, request.config, request.name);
       self.postMessage({ id, ...message }, transfer);
     } else {
       throw new Error(`Unknown request '${type}'.`);
     }
   } catch (err) {
-    if (type === 'open' || type === 'open-url') unmountInput();
+    if (type === 'open' || type === 'open-url' || type === 'open-folder') unmountInput();
     // The core names the file by its path in the module's FS; the user knows it by its name.
     let message = messageOf(err);
     if (fileName) message = message.replaceAll(`${IN_DIR}/${fileName}`, fileName);

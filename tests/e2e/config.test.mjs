@@ -3,7 +3,16 @@
 // The page's e2e test (page.test.mjs) checks the same edits through the UI and the CLI.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PRESETS, opNameOverrides, outputName, setKeepDense } from '../../web/config.js';
+import {
+  MODEL_PRESETS,
+  PRESETS,
+  detectionHeads,
+  embeddingWeights,
+  firstAndLastLayers,
+  opNameOverrides,
+  outputName,
+  setKeepDense,
+} from '../../web/config.js';
 
 describe('web/config.js', () => {
   test('the presets: labels, tags and config types', () => {
@@ -85,5 +94,83 @@ describe('web/config.js', () => {
     assert.equal(outputName('sample.mlpackage.zip', 'int8'), 'sample-int8.mlpackage.zip');
     assert.equal(outputName('My Model.mlpackage.zip', ''), 'My Model.mlpackage.zip');
     assert.equal(outputName('x.zip', 'pal4'), 'x-pal4.mlpackage.zip');
+  });
+});
+
+// The presets computed from a model: on the sample (its report from the CLI) and on small
+// hand-made reports for the cases the sample does not have.
+describe('web/config.js model presets', () => {
+  const w = (opName, dtype, consumers, extra = {}) => ({
+    name: opName,
+    op_name: opName,
+    op_type: 'const',
+    dtype,
+    compression: null,
+    consumers: consumers.map(([op_type, op_name, parameter = 'weight']) => ({ op_type, op_name, parameter })),
+    ...extra,
+  });
+
+  test('vision CNN on the sample: the first conv and the classifier stay dense, and the CLI agrees', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const path = await import('node:path');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+    const bin = path.resolve(root, process.env.MLPRESS_BIN || 'build/core/mlpress');
+    const sample = path.join(root, 'sample', 'sample.mlpackage.zip');
+    const report = JSON.parse(spawnSync(bin, ['inspect', sample, '--json'], { encoding: 'utf8' }).stdout);
+    assert.deepEqual(firstAndLastLayers(report), { first: 'conv1_weight_0_to_fp16', last: 'classifier_weight_0_to_fp16' });
+    const { text, note } = MODEL_PRESETS.cnn.build(report);
+    assert.deepEqual([...opNameOverrides(text)], [
+      ['conv1_weight_0_to_fp16', 'dense'],
+      ['classifier_weight_0_to_fp16', 'dense'],
+    ]);
+    assert.match(note, /conv1_weight_0_to_fp16/);
+    // The CLI reads the text and leaves exactly those two dense "by op_name".
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlpress-preset-'));
+    try {
+      const config = path.join(tmp, 'cnn.yaml');
+      fs.writeFileSync(config, text.replace('global_config:\n', 'global_config:\n  weight_threshold: 100\n'));
+      const run = spawnSync(bin, ['compress', sample, path.join(tmp, 'out.mlpackage.zip'), '--config', config, '--json'], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      const skipped = JSON.parse(run.stdout).weights.filter((x) => !x.compressed && /op_name/.test(x.reason)).map((x) => x.op_name);
+      assert.deepEqual(skipped, ['conv1_weight_0_to_fp16', 'classifier_weight_0_to_fp16']);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  test('vision CNN without a linear layer keeps the last conv; compressed and int weights do not count', () => {
+    const report = {
+      weights: [
+        w('a_w', 'fp16', [['conv', 'a']]),
+        w('q_w', 'int8', [['conv', 'q']]),
+        w('b_w', 'fp16', [['conv', 'b']]),
+        w('c_w', 'fp16', [['conv', 'c']], { compression: { kind: 'palettized' } }),
+      ],
+    };
+    assert.deepEqual(firstAndLastLayers(report), { first: 'a_w', last: 'b_w' });
+  });
+
+  test('detection heads: by name, else the last conv/linear weight per output', () => {
+    const named = {
+      model: { outputs: [{}, {}] },
+      weights: [w('bb1', 'fp16', [['conv', 'backbone_1']]), w('h1', 'fp16', [['conv', 'cls_head']]), w('h2', 'fp16', [['conv', 'box_pred']])],
+    };
+    assert.deepEqual(detectionHeads(named), ['h1', 'h2']);
+    const unnamed = {
+      model: { outputs: [{}, {}] },
+      weights: [w('x1', 'fp16', [['conv', 'c1']]), w('x2', 'fp16', [['conv', 'c2']]), w('x3', 'fp16', [['conv', 'c3']]), w('x4', 'fp16', [['conv', 'c4', 'bias']])],
+    };
+    assert.deepEqual(detectionHeads(unnamed), ['x2', 'x3']);
+  });
+
+  test('transformer: gather inputs are the embeddings, kept dense by op type', () => {
+    const report = { weights: [w('emb', 'fp16', [['gather', 'g', 'x']]), w('q', 'fp16', [['linear', 'l']])] };
+    assert.deepEqual(embeddingWeights(report), ['emb']);
+    const { text, note } = MODEL_PRESETS.transformer.build(report);
+    assert.match(text, /^op_type_configs:\n {2}gather: null$/m);
+    assert.match(text, /block_size: 32/);
+    assert.match(note, /emb/);
   });
 });

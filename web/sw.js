@@ -1,0 +1,93 @@
+// The page's service worker: keeps a copy of the page's own files so that the page works
+// offline after the first visit (the sample model once it was opened online). Nothing else is cached or fetched: only same-origin GET
+// requests for the files listed here are answered, network first (so an online visit always
+// gets the current files, and refreshes the copy), from the cache when the network fails.
+// Every other request passes through untouched.
+
+const CACHE = 'mlpress-v1';
+
+// Relative to this file; a host that serves the page from a folder keeps working.
+const ASSETS = [
+  './',
+  'index.html',
+  'app.js',
+  'client.js',
+  'config.js',
+  'folder.js',
+  'worker.js',
+  'spillfs.js',
+  'style.css',
+  'icon.svg',
+  'mlpress.js',
+  'mlpress-compressor.js',
+  'mlpress-compressor.css',
+  'embed-example.html',
+  'wasm/mlpress-simd.js',
+  'wasm/mlpress-simd.wasm',
+  'wasm/mlpress-baseline.js',
+  'wasm/mlpress-baseline.wasm',
+].map((path) => new URL(path, self.location.href).href);
+
+// Kept when the page uses them (not fetched ahead: a model is not needed to start the page).
+const ON_USE = ['sample/sample.mlpackage.zip'].map((path) => new URL(path, self.location.href).href);
+
+const KNOWN = new Set([...ASSETS, ...ON_USE]);
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      // One by one, so that a missing optional file (a host without the baseline build) does
+      // not stop the others from being kept.
+      await Promise.all(
+        ASSETS.map(async (url) => {
+          try {
+            const response = await fetch(url, { cache: 'no-store' });
+            if (response.ok) await cache.put(url, response);
+          } catch {
+            // offline during install: kept at the next online visit
+          }
+        }),
+      );
+      await self.skipWaiting();
+    })(),
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const key of await caches.keys()) if (key !== CACHE) await caches.delete(key);
+      await self.clients.claim();
+    })(),
+  );
+});
+
+// The URL without its query (the page's ?wasm=baseline) or fragment.
+function cacheKey(request) {
+  const url = new URL(request.url);
+  url.search = '';
+  url.hash = '';
+  return url.href;
+}
+
+self.addEventListener('fetch', (event) => {
+  const { request } = event;
+  if (request.method !== 'GET') return;
+  const key = cacheKey(request);
+  if (!KNOWN.has(key)) return;
+  event.respondWith(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      try {
+        const response = await fetch(request);
+        if (response.ok) await cache.put(key, response.clone());
+        return response;
+      } catch (err) {
+        const cached = await cache.match(key);
+        if (cached) return cached;
+        throw err;
+      }
+    })(),
+  );
+});
