@@ -103,8 +103,13 @@ ConsumerLookup ProgramFacts::lookup() const {
 ChannelAxes channel_axes(const mil::WeightInfo& weight, const ConsumerLookup& lookup) {
   const int rank = static_cast<int>(weight.shape.dims.size());
   std::set<int> outputs, inputs;
+  std::vector<int64_t> conv_groups;
   for (const auto& c : weight.consumers) {
     int o = 0, i = 1;
+    if (c.op_type == "conv" || c.op_type == "conv_transpose") {
+      const ConsumerFacts f = lookup ? lookup(weight, c) : ConsumerFacts{};
+      conv_groups.push_back(f.groups.value_or(1));
+    }
     if (c.op_type == "conv_transpose") {
       o = 1;
       i = 0;
@@ -121,7 +126,7 @@ ChannelAxes channel_axes(const mil::WeightInfo& weight, const ConsumerLookup& lo
     outputs.insert(o);
     inputs.insert(i);
   }
-  ChannelAxes axes{0, 1};
+  ChannelAxes axes{0, 1, std::move(conv_groups)};
   if (outputs.size() > 1) axes.output = std::nullopt;
   if (outputs.size() == 1) axes.output = *outputs.begin();
   if (inputs.size() > 1) axes.input = std::nullopt;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <variant>
+#include <vector>
 
 #include "MIL.pb.h"
 #include "core/config/config.h"
@@ -52,6 +53,9 @@ class ProgramFacts {
 struct ChannelAxes {
   std::optional<int> output;
   std::optional<int> input;
+  // `groups` of each conv / conv_transpose consumer (1 when not given): coremltools checks
+  // cluster_dim against each one's effective weight shape, dim 0 divided by groups (§4.6).
+  std::vector<int64_t> conv_groups = {};
   bool decided() const { return output.has_value() && input.has_value(); }
   bool operator==(const ChannelAxes&) const = default;
 };

@@ -36,6 +36,9 @@ CONFIGS = [
     ("grouped-16-axis1", _cfg(mode="uniform", nbits=4, granularity="per_grouped_channel",
                               group_size=16, channel_axis=1)),
     ("vector-2", _cfg(mode="kmeans", nbits=2, cluster_dim=2)),
+    # The grouped conv's [64, 8, 3, 3] weight has 16 output channels per group: coremltools
+    # skips it (the effective-shape check, COMPRESSION.md §4.6) though 64 divides by 32.
+    ("vector-32", _cfg(mode="kmeans", nbits=2, cluster_dim=32)),
     ("pcs", _cfg(mode="kmeans", nbits=4, enable_per_channel_scale=True)),
     ("pcs-uniform", _cfg(mode="uniform", nbits=4, enable_per_channel_scale=True)),
 ]
