@@ -210,9 +210,10 @@ TEST(ConfigResolve, AxesPerConsumer) {
                         [facts](const mil::WeightInfo&, const mil::Consumer&) { return facts; });
   };
   using A = ChannelAxes;
-  EXPECT_EQ(axes({kConv}, {8, 4, 3, 3}), (A{0, 1}));
+  EXPECT_EQ(axes({kConv}, {8, 4, 3, 3}), (A{0, 1, {1}}));
+  EXPECT_EQ(axes({kConv}, {64, 8, 3, 3}, {false, false, 4}), (A{0, 1, {4}}));
   EXPECT_EQ(axes({kLinear}, {8, 4}), (A{0, 1}));
-  EXPECT_EQ(axes({{"conv_transpose", "ct", "weight"}}, {8, 4, 3, 3}), (A{1, 0}));
+  EXPECT_EQ(axes({{"conv_transpose", "ct", "weight"}}, {8, 4, 3, 3}), (A{1, 0, {1}}));
   EXPECT_EQ(axes({{"gather", "g", "x"}}, {100, 16}), (A{0, 1}));
   EXPECT_EQ(axes({}, {100, 16}), (A{0, 1}));
   const mil::Consumer y{"matmul", "mm", "y"}, x{"matmul", "mm", "x"};
@@ -222,8 +223,8 @@ TEST(ConfigResolve, AxesPerConsumer) {
   EXPECT_EQ(axes({x}, {16, 32}, {true, false, {}}), (A{1, 0}));
   // Disagreeing consumers: linear (0, 1) vs matmul y (1, 0).
   EXPECT_EQ(axes({kLinear, y}, {16, 32}), (A{std::nullopt, std::nullopt}));
-  // conv and gather agree.
-  EXPECT_EQ(axes({kConv, {"gather", "g", "x"}}, {16, 32}), (A{0, 1}));
+  // conv and gather agree; the conv (groups not given: 1) is listed for the cluster_dim check.
+  EXPECT_EQ(axes({kConv, {"gather", "g", "x"}}, {16, 32}), (A{0, 1, {1}}));
   // Only the output axis disagrees: linear [O=0,I=1] vs matmul y rank 3 [O=2,I=1].
   EXPECT_EQ(axes({kLinear, y}, {4, 16, 32}), (A{std::nullopt, 1}));
 }
