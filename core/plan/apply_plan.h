@@ -1,6 +1,6 @@
 #pragma once
-// `mlpress compress --auto`: applies a plan's configs as separate compression calls, one
-// after another through temporary packages beside the output (as a coremltools user would call
+// `mlpress compress --auto`: applies a plan's configs as separate compression calls in one
+// rewrite (each step sees what the previous one wrote, as when a coremltools user calls
 // prune_weights, palettize_weights and linear_quantize_weights in turn).
 #include <string>
 #include <vector>
@@ -10,8 +10,7 @@
 
 namespace mlpress::plan {
 
-// The report lists the weights each call compressed and, from the last call, every weight it
-// left alone. No configs: a lossless rewrite. Temporary packages are removed whatever happens.
+// No configs: a lossless rewrite.
 RewriteReport apply_plan_configs(const std::string& in_path, const std::string& out_path,
                                  const std::vector<PlanConfig>& configs);
 
