@@ -5,7 +5,7 @@
 // asserts nothing about speed. Built natively and, by scripts/build_wasm.sh, for Node.js:
 //
 //   build/bench/mlpress_bench_kernels [seconds per figure, default 0.5]
-//   node build-wasm/mlpress-bench-kernels-simd.js
+//   node build-wasm/mlpress-bench-kernels-simd.cjs
 //
 // Each figure is the best of many timed runs, which filters out time lost to other processes
 // on a busy machine; the first lines name the kernel sets and thread count.
