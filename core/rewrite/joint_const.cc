@@ -191,7 +191,11 @@ JointPlan plan_joint(const spec::Operation& head, config::Api api, const config:
     case config::Api::prune_weights: {
       if (facts.chain == Chain::kQuantized) {
         plan.kind = JointKind::kQuantizedThenPruned;
-      } else if (facts.chain == Chain::kPalettized || facts.chain == Chain::kPalettizedScaledLut) {
+      } else if (facts.chain == Chain::kPalettizedScaledLut) {
+        throw Error(where +
+                    ": pruning a palettized weight whose LUT is quantized or scaled per channel "
+                    "is not supported (coremltools fails here); prune before palettizing");
+      } else if (facts.chain == Chain::kPalettized) {
         if (facts.vector) {
           throw Error(where +
                       ": pruning a vector-palettized weight (cluster_dim > 1) is not supported: "
@@ -203,6 +207,30 @@ JointPlan plan_joint(const spec::Operation& head, config::Api api, const config:
         plan.reason = not_again(facts.chain, "prune");
       }
       break;
+    }
+  }
+  // coremltools only compresses a payload of at least 10 elements (smaller ones it keeps
+  // inline), whatever the size of the dense weight: a 2-bit LUT, say, stays as it is.
+  if (plan.kind &&
+      (*plan.kind == JointKind::kLutQuantized || *plan.kind == JointKind::kPrunedThenPalettized ||
+       *plan.kind == JointKind::kPrunedThenQuantized)) {
+    const spec::Operation* owner = &head;
+    std::string param = "nonzero_data";
+    if (*plan.kind == JointKind::kLutQuantized) {
+      param = "lut";
+      if (head.type() == "constexpr_sparse_to_dense")
+        owner = producer(mil::param_binding_name(head, "nonzero_data"));
+    }
+    const spec::Value* payload = owner ? mil::param_value(*owner, param) : nullptr;
+    uint64_t count = 1;
+    if (payload) {
+      for (const auto& dim : payload->type().tensortype().dimensions())
+        count *= dim.constant().size();
+    }
+    if (count < 10) {
+      plan.kind.reset();
+      plan.reason = "its " + param + " has " + std::to_string(count) +
+                    " elements; coremltools compresses payloads of 10 or more only";
     }
   }
   return plan;

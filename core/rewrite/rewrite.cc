@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -99,6 +100,7 @@ struct JointDecision {
   Decision decision;
   rewrite::JointKind kind;
   std::vector<std::string> chain;  // the other ops of the chain, producer first
+  std::string auto_name;           // the name of an op coremltools creates without one
 };
 
 struct FunctionContext {
@@ -173,6 +175,53 @@ class ProgramRewriter {
       fn.decisions[weight.name] = {resolved.config, resolved.axes, report_.weights.size()};
       report_.weights.push_back(std::move(outcome));
       progress_.add_planned(1);
+    }
+    if (step.joint_compression) name_new_ops();
+  }
+
+  // coremltools names the sparse ops a joint prune creates "<type>_<i>", counting in the
+  // order its pass transforms weights: a nested block's weights before those of the block
+  // holding it (each block is transformed at the end of its own visit).
+  void name_new_ops() {
+    for (const auto& name : sorted_function_names()) {
+      FunctionContext& fn = function(name);
+      if (fn.joint.empty()) continue;
+      std::vector<JointDecision*> order;
+      std::function<void(const spec::Block&)> visit = [&](const spec::Block& block) {
+        std::vector<JointDecision*> own;
+        for (const auto& op : block.operations()) {
+          for (const auto& nested : op.blocks()) visit(nested);
+          if (op.outputs_size() != 1) continue;
+          auto it = fn.joint.find(op.outputs(0).name());
+          if (it != fn.joint.end()) own.push_back(&it->second);
+        }
+        order.insert(order.end(), own.begin(), own.end());
+      };
+      const auto& function_proto = program_.program->functions().at(name);
+      std::vector<std::string> keys;
+      for (const auto& [key, block] : function_proto.block_specializations()) keys.push_back(key);
+      std::sort(keys.begin(), keys.end());
+      for (const auto& key : keys) visit(function_proto.block_specializations().at(key));
+      for (JointDecision* joint : order) {
+        if (joint->kind != rewrite::JointKind::kQuantizedThenPruned &&
+            joint->kind != rewrite::JointKind::kPalettizedThenPruned)
+          continue;
+        joint->auto_name = auto_name(fn, joint->kind == rewrite::JointKind::kQuantizedThenPruned
+                                             ? "constexpr_sparse_blockwise_shift_scale"
+                                             : "constexpr_lut_to_sparse");
+      }
+    }
+  }
+
+  static std::string auto_name(FunctionContext& fn, const std::string& type) {
+    for (int i = 0;; ++i) {
+      const std::string name = type + "_" + std::to_string(i);
+      if (fn.names.count(name) || fn.names.count(name + "_0") || fn.names.count(name + "_1"))
+        continue;
+      fn.names.insert(name);
+      fn.names.insert(name + "_0");
+      fn.names.insert(name + "_1");
+      return name;
     }
   }
 
@@ -262,7 +311,7 @@ class ProgramRewriter {
       return;
     }
     fn.joint[weight.name] = {
-        {resolved.config, resolved.axes, report_.weights.size()}, *joint.kind, joint.chain};
+        {resolved.config, resolved.axes, report_.weights.size()}, *joint.kind, joint.chain, ""};
     for (const auto& op : joint.chain) fn.held.insert(op);
     report_.weights.push_back(std::move(outcome));
     progress_.add_planned(1);
@@ -275,17 +324,7 @@ class ProgramRewriter {
     context.opset_version = fn.opset;
     context.const_name = op_name;
     context.unique_name = [this, &fn](const std::string& base) { return unique_name(fn, base); };
-    context.auto_name = [&fn](const std::string& type) {
-      for (int i = 0;; ++i) {
-        const std::string name = type + "_" + std::to_string(i);
-        if (fn.names.count(name) || fn.names.count(name + "_0") || fn.names.count(name + "_1"))
-          continue;
-        fn.names.insert(name);
-        fn.names.insert(name + "_0");
-        fn.names.insert(name + "_1");
-        return name;
-      }
-    };
+    context.auto_name = [&fn](const std::string& type) { return auto_name(fn, type); };
     context.blobs = &blobs_;
     context.relocator = &relocator_;
     return context;
@@ -415,7 +454,10 @@ class ProgramRewriter {
       chain.push_back(std::move(it->second));
       fn.stash.erase(it);
     }
-    const rewrite::ConstContext context = const_context(fn, op_where, mil::op_name(head));
+    rewrite::ConstContext context = const_context(fn, op_where, mil::op_name(head));
+    if (!joint.auto_name.empty()) {
+      context.auto_name = [name = joint.auto_name](const std::string&) { return name; };
+    }
     auto replacement =
         rewrite::joint_const(joint.kind, chain, head, joint.decision.config, joint.decision.axes,
                              step_->nonzero_only, context, outcome);
