@@ -143,8 +143,15 @@ class ProgramRewriter {
       if (weight.shape.element_count() < 10) continue;
       if (weight.op_type != "const") {
         // An existing constexpr chain: recompressed only by a joint step (§6).
-        if (step.joint_compression && weight.compression)
+        if (step.joint_compression && weight.compression) {
           plan_joint(step, weight, facts, step_number);
+        } else if (step_number > 1 && weight.compression) {
+          // What an earlier step of the job compressed, which this step leaves alone.
+          WeightOutcome outcome = outcome_for(weight, step_number);
+          outcome.reason = "already compressed (" + weight.op_type +
+                           " output); a joint step would recompress it";
+          report_.weights.push_back(std::move(outcome));
+        }
         continue;
       }
       // Tiny constants (conv strides, pads, axes) are never candidates; listing them is noise.
