@@ -204,9 +204,25 @@ std::vector<uint32_t> block_norm_keys(const TensorView& w, size_t dim, size_t bl
   return keys;
 }
 
+// Beyond this many fp16 values numpy 2's fp16 index arithmetic (n - 1) overflows.
+constexpr size_t kFp16PercentileLimit = 65520;
+
 // The key threshold for "magnitude <= percentile", or the reason there is none.
 std::variant<uint32_t, PruneSkip> percentile_key(const TensorView& w, std::vector<uint32_t> keys,
                                                  double percent) {
+  if (is_fp16(w) && keys.size() > kFp16PercentileLimit) {
+    // coremltools under numpy 2 computes this percentile's index in fp16, where n - 1
+    // overflows: the threshold is NaN and nothing is pruned. mlpress prunes as documented (and
+    // as coremltools does under numpy 1, or on the same weight in fp32): the percentile of the
+    // same magnitudes in fp32 arithmetic, then every magnitude <= it (the largest fp16 value
+    // not above the fp32 threshold).
+    for (auto& key : keys) key = float_bits(fp16_to_float(uint16_t(key)));
+    const auto t32 = numpy_percentile_linear(keys, percent, PercentileArithmetic::kFloat32);
+    if (!t32 || std::isnan(*t32)) return 0u;
+    uint16_t h = float_to_fp16(*t32);
+    if (fp16_to_float(h) > *t32) --h;  // positive: the previous pattern is the next lower value
+    return uint32_t(h);
+  }
   const auto t = numpy_percentile_linear(
       keys, percent, is_fp16(w) ? PercentileArithmetic::kFloat16 : PercentileArithmetic::kFloat32);
   if (!t) {

@@ -83,13 +83,16 @@ std::variant<PruneResult, PruneSkip> prune_threshold(const TensorView& weight,
 // The magnitude pruner: unstructured (§5.2), block (§5.3) or n:m (§5.4).
 //
 // Exactness notes. Unstructured and block thresholds follow numpy 2.2's fp16/fp32 percentile
-// arithmetic (prune_select.h). Block norms repeat numpy's summation: squares and running sums
-// rounded to the dtype in the order numpy's reduction visits them (a float accumulator when the
-// block axis is innermost in memory). n:m breaks ties between equal nonzero magnitudes by
-// position (the lower index along the axis is pruned first): numpy's argsort does that for fp16
-// (insertion sort below 16 elements) but its AVX2/AVX-512 float32 argsort does not, so fp32
-// results can differ from coremltools inside such tied groups only. Pruning an inf by n:m, or
-// any inf / NaN with target_sparsity 1, gives NaN (coremltools multiplies by 0).
+// arithmetic (prune_select.h), except for fp16 weights of more than 65520 elements: numpy 2's
+// fp16 index arithmetic overflows there and coremltools prunes nothing; mlpress prunes them as
+// documented, by the fp32 percentile of the same magnitudes (a documented difference). Block norms
+// repeat numpy's summation: squares and running sums rounded to the dtype in the order numpy's
+// reduction visits them (a float accumulator when the block axis is innermost in memory). n:m
+// breaks ties between equal nonzero magnitudes by position (the lower index along the axis is
+// pruned first): numpy's argsort does that for fp16 (insertion sort below 16 elements) but its
+// AVX2/AVX-512 float32 argsort does not, so fp32 results can differ from coremltools inside such
+// tied groups only. Pruning an inf by n:m, or any inf / NaN with target_sparsity 1, gives NaN
+// (coremltools multiplies by 0).
 std::variant<PruneResult, PruneSkip> prune_magnitude(const TensorView& weight,
                                                      const MagnitudePruneSpec& spec,
                                                      KernelPath path = KernelPath::kSimd);
