@@ -22,10 +22,15 @@ constexpr const char* kUsage = R"(usage:
   mlpress inspect PACKAGE [--json] [--all] [--weight-threshold N]
       Describe a .mlpackage (folder or .zip): model summary and every weight. The table
       leaves out constants of fewer than 10 elements unless --all is given; --json has all.
-  mlpress compress IN OUT [--config FILE | SHORTHAND] [--json]
+  mlpress compress IN OUT [--config FILE | SHORTHAND]... [--joint] [--nonzero-only] [--json]
       Write IN to OUT (OUT ending in .zip: a zipped package; .mlpackage: a folder) with a
       fresh weight.bin, compressing the weights a coremltools OptimizationConfig selects.
-      --config FILE   the config as YAML or JSON (its config_type picks the call)
+      --config FILE   the config as YAML or JSON (its config_type picks the call), or a job
+                      document {"steps": [{"config": {...}, "joint_compression": true}, ...]}
+      Several --config / SHORTHAND run as steps in the order given, each after the first
+      joint (iOS18+: e.g. --prune 0.5 --palettize 4); --joint makes every step joint (prune
+      an already quantized model); --nonzero-only fits the k-means LUT of a pruned weight
+      to its nonzero values (beyond coremltools).
       SHORTHAND, one of:
         --quantize int8|uint8|int4|uint4 [--mode linear|linear_symmetric]
                    [--granularity per_tensor|per_channel|per_block] [--block-size N|N,N,..]
