@@ -7,6 +7,7 @@
 
 import { WorkerClient, isAbort } from './client.js';
 import { folderFiles } from './folder.js';
+import { initSizePlanner } from './size-planner.js';
 import { MODEL_PRESETS, PRESETS, isBlank, opNameOverrides, outputName, setKeepDense } from './config.js';
 
 const $ = (id) => document.getElementById(id);
@@ -130,6 +131,7 @@ function updateControls() {
   for (const select of ui.tbody.querySelectorAll('select')) select.disabled = busy || isBlank(ui.configText.value);
   ui.dropzone.classList.toggle('disabled', disabled);
   document.body.classList.toggle('busy', busy);
+  sizePlanner.setDisabled(disabled || !state);
 }
 
 async function run(statusText, task) {
@@ -185,6 +187,7 @@ function openSample() {
 
 function failOpen(name, err) {
   state = null;
+  sizePlanner.modelOpened(null);
   ui.model.hidden = true;
   ui.weights.hidden = true;
   ui.compress.hidden = true;
@@ -197,6 +200,7 @@ function failOpen(name, err) {
 function showModel({ name, size, report }, source) {
   clearResult();
   state = { name, size, report, source, rows: report.weights.map(toRow) };
+  sizePlanner.modelOpened({ name });
   renderSummary();
   renderWeights();
   ui.model.hidden = false;
@@ -739,6 +743,7 @@ ui.cancelButton.addEventListener('click', () => {
 });
 
 async function restartWorker() {
+  sizePlanner.workerRestarted(); // the analysis was in the old worker
   await startWorker();
   if (!state) return;
   const message = await call(state.source);
@@ -936,6 +941,23 @@ function formatSignedPercent(x) {
   if (x < 0) return `−${text}`;
   return '±0%';
 }
+
+// The automatic (size target) panel: it plans in the worker and compresses through the usual
+// path, with its plan's configs as a job document in the config box.
+const sizePlanner = initSizePlanner({
+  call,
+  run,
+  setStatus,
+  showError,
+  hideError,
+  cancel: () => client.terminate(),
+  restart: restartWorker,
+  compressWith(text, tag) {
+    setConfigText(text);
+    configTag = tag;
+    ui.compressButton.click();
+  },
+});
 
 applyPreset(ui.preset.value);
 updateControls();

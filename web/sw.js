@@ -16,6 +16,8 @@ const ASSETS = [
   'folder.js',
   'worker.js',
   'spillfs.js',
+  'size-planner.js',
+  'size-plan-worker.js',
   'style.css',
   'icon.svg',
   'mlpress.js',

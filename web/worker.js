@@ -13,6 +13,8 @@
 //                                     (coremltools YAML/JSON, '' = lossless) into MEMFS as
 //                                     NAME, send back the bytes and the report; posts
 //                                     'progress' messages while it runs
+//   {id, type: 'sensitivity' | 'size-plan' | 'size-curve', ...}  the size slider's analysis
+//                                     and plans: see size-plan-worker.js
 // Messages out:
 //   {type: 'ready', variant}                          once the module is loaded
 //   {id, type: 'inspected', name, size, report}       report = the parsed inspect JSON
@@ -22,6 +24,8 @@
 //   {id, type: 'compressed', name, bytes, inputSize, report}  report = the parsed compress JSON
 //   {id, type: 'error', message, file}                any failure, message verbatim
 //   {type: 'fatal', message}                          the module could not be loaded
+
+import { SIZE_PLAN_REQUESTS, forget as forgetSizePlans, sizePlanRequest } from './size-plan-worker.js';
 
 const IN_DIR = '/in';
 const OUT_DIR = '/out';
@@ -90,6 +94,7 @@ function messageOf(err) {
 }
 
 function unmountInput() {
+  forgetSizePlans(mod); // the size slider's analysis was of this package
   if (!current) return;
   try {
     mod.FS.unmount(IN_DIR);
@@ -232,6 +237,10 @@ async function handle(request) {
     } else if (type === 'compress') {
       const { message, transfer } = compress(id, request.config, request.name);
       self.postMessage({ id, ...message }, transfer);
+    } else if (SIZE_PLAN_REQUESTS.has(type)) {
+      if (!current) throw new Error('No model is open.');
+      const onProgress = ({ done, total, weight }) => self.postMessage({ id, type: 'progress', done, total, weight });
+      self.postMessage({ id, ...sizePlanRequest(mod, `${IN_DIR}/${current.name}`, request, onProgress) });
     } else {
       throw new Error(`Unknown request '${type}'.`);
     }
