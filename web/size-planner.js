@@ -287,9 +287,18 @@ export function initSizePlanner(host) {
     const pad = { left: 12, right: 12, top: 20, bottom: 30 };
     const xMin = analysis.smallest;
     const xMax = Math.max(analysis.dense, xMin + 1);
-    const yMax = Math.max(...curve.map((p) => p.total_sq_error), plan ? plan.total_sq_error : 0) || 1;
+    // Errors span decades (the low-bit end dominates a linear scale): log scale, with an exact
+    // plan (error 0) on the bottom axis.
+    const errors = [...curve.map((p) => p.total_sq_error), plan ? plan.total_sq_error : 0];
+    const positive = errors.filter((e) => e > 0);
+    const yMax = positive.length ? Math.max(...positive) : 1;
+    const yMin = positive.length ? Math.min(...positive) / 2 : yMax / 10;
+    const span = Math.max(Math.log10(yMax / yMin), 1e-9);
     const x = (bytes) => pad.left + ((bytes - xMin) / (xMax - xMin)) * (width - pad.left - pad.right);
-    const y = (error) => height - pad.bottom - (error / yMax) * (height - pad.top - pad.bottom);
+    const y = (error) => {
+      const level = error > 0 ? Math.max(0, Math.log10(error / yMin) / span) : 0;
+      return height - pad.bottom - level * (height - pad.top - pad.bottom);
+    };
 
     // Axes.
     ctx.strokeStyle = muted;
@@ -310,7 +319,8 @@ export function initSizePlanner(host) {
     ctx.fillText('size →', width / 2, height - pad.bottom + 6);
     ctx.textAlign = 'left';
     ctx.textBaseline = 'bottom';
-    ctx.fillText(`total squared error (max ${formatError(yMax)})`, pad.left + 4, pad.top - 4);
+    const label = width < 420 ? 'squared error (log)' : `total squared error, log scale (${formatError(yMax)} at the top)`;
+    ctx.fillText(label, pad.left + 4, pad.top - 4);
 
     // The curve: each swept plan at its own predicted size.
     const points = [...curve].sort((a, b) => a.predicted_file_bytes - b.predicted_file_bytes);
