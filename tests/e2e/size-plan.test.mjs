@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { checkPrerequisites, makeTmp, native, openBrowser, SAMPLE } from './harness.mjs';
+import { checkPrerequisites, makeManyWeights, makeTmp, native, openBrowser, SAMPLE } from './harness.mjs';
 
 function nativeJson(args) {
   const run = native(args);
@@ -155,6 +155,24 @@ describe('the size slider on the page', () => {
     assert.ok(await chartHasInk(), 'the chart is drawn at phone width');
     const background = await page.evaluate(() => getComputedStyle(document.getElementById('size-chart')).backgroundColor);
     assert.notEqual(background, 'rgb(247, 247, 245)', 'the chart follows the dark scheme');
+  });
+
+  test('the analysis counts the weights and Cancel stops it; the model stays open', async () => {
+    const fixture = makeManyWeights(path.join(tmp, 'fixture'));
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${browser.origin}/`);
+    await page.locator('#status', { hasText: 'Ready' }).waitFor();
+    await page.locator('#file-input').setInputFiles(fixture.zip);
+    await page.locator('#status', { hasText: 'Opened many_weights.mlpackage.zip' }).waitFor();
+    await page.getByRole('button', { name: 'Analyse the weights' }).click();
+    await page.waitForFunction(() => Number(document.getElementById('size-progress-bar').dataset.done) >= 2);
+    assert.match(await page.locator('#size-progress-text').innerText(), /of 40 weights measured; measuring layer\d{3}_weight_0_to_fp16…/);
+    await page.locator('#size-cancel').click();
+    await page.locator('#status', { hasText: 'Cancelled the analysis. many_weights.mlpackage.zip is still open.' }).waitFor();
+    assert.ok(await page.locator('#size-controls').isHidden(), 'no slider without an analysis');
+    assert.ok(await page.getByRole('alert').isHidden(), 'no error');
+    assert.ok(await page.getByRole('button', { name: 'Analyse the weights' }).isEnabled());
+    assert.ok(await page.getByRole('button', { name: 'Compress', exact: true }).isEnabled(), 'the model is open');
   });
 
   test('every request went to the local origin, with no console errors', () => {
