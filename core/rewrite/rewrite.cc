@@ -298,10 +298,13 @@ class ProgramRewriter {
     }
     const auto& resolved = std::get<config::Resolved>(resolution);
     FunctionContext& fn = function(weight.function);
-    std::map<std::string, const spec::Operation*> producers;
-    for (const auto& [key, block] :
-         program_.program->functions().at(weight.function).block_specializations())
-      index_producers(block, producers);
+    // Built once per function and step (the program does not change while planning).
+    auto& producers = producers_[weight.function];
+    if (producers.empty()) {
+      for (const auto& [key, block] :
+           program_.program->functions().at(weight.function).block_specializations())
+        index_producers(block, producers);
+    }
     const spec::Operation* head = producers.at(weight.name);
     const std::string at = where(fn, weight.op_name, head->type());
     const rewrite::JointPlan joint = rewrite::plan_joint(
@@ -496,6 +499,7 @@ class ProgramRewriter {
   RewriteReport& report_;
   ProgressTracker& progress_;
   std::map<std::string, FunctionContext> functions_;
+  std::map<std::string, std::map<std::string, const spec::Operation*>> producers_;
   const CompressionStep* step_ = nullptr;
 };
 
