@@ -26,13 +26,26 @@ ErrorSums quantize_row_scalar(const typename Scalar::T* row, size_t n, size_t se
   return sums.total();
 }
 
+// The fp16 reference: error sums in float lanes per chunk (ChunkSums), like every fp16 kernel.
+ErrorSums quantize_row_scalar_fp16(const uint16_t* row, size_t n, size_t segment, SegmentParams p,
+                                   CodeRange range, uint8_t* out) {
+  LaneSums sums;
+  ChunkSums chunk;
+  for (size_t i = 0; i < n; ++i) {
+    quantize_one<ScalarFp16>(row, i, i / segment, p, range, out, chunk);
+    if ((i + 1) % kFp16SumChunk == 0) chunk.flush_into(sums);
+  }
+  chunk.flush_into(sums);
+  return sums.total();
+}
+
 using Portable = SimdBody<PortableIsa<4>>;
 
 const RowKernels kScalar = {
     "scalar",
     minmax_row_scalar<ScalarFp16>,
     minmax_row_scalar<ScalarFp32>,
-    quantize_row_scalar<ScalarFp16>,
+    quantize_row_scalar_fp16,
     quantize_row_scalar<ScalarFp32>,
 };
 

@@ -17,6 +17,11 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <utility>
+
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
 
 #include "core/compress/fp16_convert.h"
 #include "core/compress/linear_quantize_kernels.h"
@@ -112,10 +117,51 @@ struct LaneSums {
   }
 };
 
+// The fp16 error sums: fp16 values square and multiply exactly in float, so each lane sums in
+// float over a chunk of kFp16SumChunk elements of the row (kFp16SumChunk / kErrorLanes terms, a
+// relative rounding error of at most 15 float ulps), and each chunk's lane sums are then added
+// into the double LaneSums. Float lanes are twice as wide per vector and need no widening, which
+// is what makes the 4-lane (simd128) fp16 pass fast. Chunks start at multiples of kFp16SumChunk
+// in the row, whatever the segments.
+inline constexpr size_t kFp16SumChunk = 128;
+static_assert(kFp16SumChunk % kErrorLanes == 0);
+
+struct ChunkSums {
+  float signal[kErrorLanes] = {};
+  float noise[kErrorLanes] = {};
+  float dot[kErrorLanes] = {};
+  float recon[kErrorLanes] = {};
+  float max_abs[kErrorLanes] = {};  // max of the non-NaN |e|; a NaN |e| shows as a NaN noise
+
+  void add(size_t lane, float w, float r) {
+    const float e = w - r;
+    signal[lane] += w * w;
+    noise[lane] += e * e;
+    dot[lane] += w * r;
+    recon[lane] += r * r;
+    const float a = std::fabs(e);
+    max_abs[lane] = max_abs[lane] < a ? a : max_abs[lane];
+  }
+
+  // Adds the chunk into `sums` and starts a new chunk.
+  void flush_into(LaneSums& sums) {
+    for (size_t k = 0; k < kErrorLanes; ++k) {
+      sums.signal[k] += signal[k];
+      sums.noise[k] += noise[k];
+      sums.dot[k] += dot[k];
+      sums.recon[k] += recon[k];
+      const double a =
+          noise[k] != noise[k] ? std::numeric_limits<double>::quiet_NaN() : double(max_abs[k]);
+      sums.max_abs[k] = (a > sums.max_abs[k] || a != a) ? a : sums.max_abs[k];
+    }
+    *this = ChunkSums{};
+  }
+};
+
 // One element of the scalar reference: its code, and its error into lane i % kErrorLanes.
-template <typename Scalar>
+template <typename Scalar, typename Sums>
 inline void quantize_one(const typename Scalar::T* row, size_t i, size_t k, SegmentParams p,
-                         CodeRange range, uint8_t* out, LaneSums& sums) {
+                         CodeRange range, uint8_t* out, Sums& sums) {
   const float w = Scalar::load(row[i]);
   const float q = code_value(Scalar::quotient(w, p.scale[k]), p.zero[k], range);
   out[i] = uint8_t(int32_t(q));
@@ -280,6 +326,163 @@ struct SimdBody {
     return sums.total();
   }
 
+  // Lane-wise a < b ? b : a and b < a ? b : a (a NaN `a` comes through): one instruction each
+  // (f32x4.pmax / pmin, maxps / minps).
+  static f32 max_keep_a(f32 a, f32 b) {
+#if defined(__wasm_simd128__)
+    if constexpr (L == 4) return f32(wasm_f32x4_pmax(v128_t(a), v128_t(b)));
+#endif
+    return select(a < b, b, a);
+  }
+  static f32 min_keep_a(f32 a, f32 b) {
+#if defined(__wasm_simd128__)
+    if constexpr (L == 4) return f32(wasm_f32x4_pmin(v128_t(a), v128_t(b)));
+#endif
+    return select(b < a, b, a);
+  }
+
+  // The fp16 pass, all in float lanes: each weight is converted once; codes come from the
+  // rounding sum t = (y + 1.5 * 2^23) + z, whose last bits are rne(y) + z (y is an fp16 value,
+  // so |y| <= 65504 and the sum is exact; a sum too large to be exact lies beyond the clip
+  // bounds, and rounding is monotonic, so clipping t to [M + qmin, M + qmax] clips the same
+  // codes); NaN -> 0 by a mask. The error sums are ChunkSums in float lanes.
+  struct Fp16Acc {
+    f32 signal[kVectorsPerGroup] = {};
+    f32 noise[kVectorsPerGroup] = {};
+    f32 dot[kVectorsPerGroup] = {};
+    f32 recon[kVectorsPerGroup] = {};
+    f32 max_abs[kVectorsPerGroup] = {};
+
+    void spill(ChunkSums& c) const {
+      for (size_t v = 0; v < kVectorsPerGroup; ++v) {
+        for (size_t j = 0; j < L; ++j) {
+          c.signal[v * L + j] = signal[v][j];
+          c.noise[v * L + j] = noise[v][j];
+          c.dot[v * L + j] = dot[v][j];
+          c.recon[v * L + j] = recon[v][j];
+          c.max_abs[v * L + j] = max_abs[v][j];
+        }
+      }
+    }
+  };
+
+  static constexpr float kRoundingMagic = 0x1.8p23f;
+
+  // One vector of converted weights: its codes (in the low byte of each lane) and errors.
+  template <size_t V>
+  static i32 fp16_step(f32 w, f32 s, f32 z, f32 dz, f32 lo, f32 hi, Fp16Acc& acc) {
+    const f32 magic = splat(kRoundingMagic);
+    f32 t = (Isa::round_fp16(w / s) + magic) + z;
+    t = min_keep_a(max_keep_a(t, lo), hi);
+    const i32 number = t == t;
+    const f32 q = bit_as<f32>(bit_as<i32>(t - magic) & number);
+    const f32 r = Isa::round_fp16((q - dz) * s);
+    const f32 e = w - r;
+    acc.signal[V] += w * w;
+    acc.noise[V] += e * e;
+    acc.dot[V] += w * r;
+    acc.recon[V] += r * r;
+    const f32 a = bit_as<f32>(bit_as<i32>(e) & 0x7FFFFFFF);
+    acc.max_abs[V] = max_keep_a(acc.max_abs[V], a);  // a NaN |e| is seen in noise instead
+    return bit_as<i32>(t) & number;  // t = 1.5 * 2^23 + code: the low byte is the code's
+  }
+
+  // kErrorLanes elements; s, z, dz give each vector's block parameters.
+  template <typename Params>
+  static void fp16_group(const uint16_t* in, uint8_t* out, Params params, f32 lo, f32 hi,
+                         Fp16Acc& acc) {
+#if defined(__wasm_simd128__)
+    if constexpr (L == 4) {
+      // One load of 8 halves, and the 8 code bytes packed by two narrowing steps.
+      const v128_t h = wasm_v128_load(in);
+      const f32 w0 = Isa::fp16_to_float(i32(wasm_i32x4_extend_low_i16x8(h)));
+      const f32 w1 = Isa::fp16_to_float(i32(wasm_i32x4_extend_high_i16x8(h)));
+      const auto [s0, z0, dz0] = params(0);
+      const auto [s1, z1, dz1] = params(1);
+      const v128_t byte = wasm_i32x4_splat(0xFF);
+      const v128_t c0 = wasm_v128_and(v128_t(fp16_step<0>(w0, s0, z0, dz0, lo, hi, acc)), byte);
+      const v128_t c1 = wasm_v128_and(v128_t(fp16_step<1>(w1, s1, z1, dz1, lo, hi, acc)), byte);
+      const v128_t c16 = wasm_u16x8_narrow_i32x4(c0, c1);
+      const int64_t bytes = wasm_i64x2_extract_lane(wasm_u8x16_narrow_i16x8(c16, c16), 0);
+      std::memcpy(out, &bytes, sizeof bytes);
+      return;
+    }
+#endif
+    [&]<size_t... V>(std::index_sequence<V...>) {
+      (
+          [&] {
+            const auto [s, z, dz] = params(V);
+            Isa::store_bytes(fp16_step<V>(Isa::load_fp16(in + V * L), s, z, dz, lo, hi, acc),
+                             out + V * L);
+          }(),
+          ...);
+    }
+    (std::make_index_sequence<kVectorsPerGroup>{});
+  }
+
+  struct BlockParams {
+    f32 s, z, dz;
+  };
+
+  static ErrorSums quantize_row_fp16(const uint16_t* row, size_t n, size_t segment, SegmentParams p,
+                                     CodeRange range, uint8_t* out) {
+    LaneSums sums;
+    ChunkSums chunk;
+    Fp16Acc acc;
+    const f32 lo = splat(kRoundingMagic + float(range.qmin));
+    const f32 hi = splat(kRoundingMagic + float(range.qmax));
+    const size_t full = n - n % kErrorLanes;
+    const bool uniform = segment % kErrorLanes == 0;
+    size_t i = 0;
+    size_t k = 0;
+    size_t segment_end = segment;
+    f32 s = splat(p.scale[0]), z = splat(p.zero[0]), dz = splat(p.stored_zero[0]);
+    while (i < full) {
+      const size_t chunk_end = std::min(full, (i / kFp16SumChunk + 1) * kFp16SumChunk);
+      if (uniform) {
+        while (i < chunk_end) {
+          if (i == segment_end) {
+            ++k;
+            segment_end += segment;
+            s = splat(p.scale[k]);
+            z = splat(p.zero[k]);
+            dz = splat(p.stored_zero[k]);
+          }
+          const size_t run_end = std::min(chunk_end, segment_end);
+          const BlockParams same{s, z, dz};
+          for (; i < run_end; i += kErrorLanes) {
+            fp16_group(
+                row + i, out + i, [&](size_t) { return same; }, lo, hi, acc);
+          }
+        }
+      } else {
+        // Short or ragged segments: gather each lane's block parameters.
+        for (; i < chunk_end; i += kErrorLanes) {
+          const auto gather = [&](size_t v) {
+            BlockParams g;
+            for (size_t lane = 0; lane < L; ++lane) {
+              const size_t b = (i + v * L + lane) / segment;
+              g.s[lane] = p.scale[b];
+              g.z[lane] = p.zero[b];
+              g.dz[lane] = p.stored_zero[b];
+            }
+            return g;
+          };
+          fp16_group(row + i, out + i, gather, lo, hi, acc);
+        }
+      }
+      if (i % kFp16SumChunk == 0) {
+        acc.spill(chunk);
+        acc = Fp16Acc{};
+        chunk.flush_into(sums);
+      }
+    }
+    acc.spill(chunk);  // the last, partial chunk (or zeros), which the tail continues
+    for (; i < n; ++i) quantize_one<ScalarFp16>(row, i, i / segment, p, range, out, chunk);
+    chunk.flush_into(sums);
+    return sums.total();
+  }
+
   template <typename Source>
   static void minmax_row(const typename Source::T* row, size_t n, size_t segment, float* lo,
                          float* hi, uint8_t* any_nan) {
@@ -332,7 +535,7 @@ struct SimdBody {
   }
   static ErrorSums quantize_fp16(const uint16_t* row, size_t n, size_t segment, SegmentParams p,
                                  CodeRange range, uint8_t* out) {
-    return quantize_row<Fp16>(row, n, segment, p, range, out);
+    return quantize_row_fp16(row, n, segment, p, range, out);
   }
   static ErrorSums quantize_fp32(const float* row, size_t n, size_t segment, SegmentParams p,
                                  CodeRange range, uint8_t* out) {
@@ -351,17 +554,38 @@ struct PortableIsa {
   static u32 splat_u(uint32_t x) { return u32{} + x; }
   static f32 splat(float x) { return f32{} + x; }
 
-  // Normal halves: re-bias the exponent by an integer add. Zero and subnormal halves: the float
-  // 2^-14 * (1 + m / 1024) minus 2^-14 is m * 2^-24 exactly. No step sees a subnormal float
-  // (which costs a microcode assist on x86 CPUs, also under wasm).
-  static f32 fp16_to_float(u32 h) {
-    const u32 em = (h & splat_u(0x7FFFu)) << 13;
-    const u32 exponent = em & splat_u(0x0F800000u);
-    const u32 normal = em + splat_u(112u << 23);
-    const u32 small = bit_as<u32>(bit_as<f32>(em + splat_u(113u << 23)) - splat(0x1p-14f));
-    u32 magnitude = select(exponent == splat_u(0), small, normal);
-    magnitude = select(exponent == splat_u(0x0F800000u), em | splat_u(0x7F800000u), magnitude);
-    return bit_as<f32>(magnitude | ((h & splat_u(0x8000u)) << 16));
+  // Lane-wise max / min of non-negative int32 (i32x4.max_s / min_s in wasm).
+  static i32 max_i(i32 a, i32 b) {
+#if defined(__wasm_simd128__)
+    if constexpr (L == 4) return i32(wasm_i32x4_max(v128_t(a), v128_t(b)));
+#endif
+    return select(a < b, b, a);
+  }
+  static i32 min_i(i32 a, i32 b) {
+#if defined(__wasm_simd128__)
+    if constexpr (L == 4) return i32(wasm_i32x4_min(v128_t(a), v128_t(b)));
+#endif
+    return select(b < a, b, a);
+  }
+
+  // h: the half in the low 16 bits, sign-extended. em = the 15 magnitude bits moved to a float's
+  // exponent and mantissa. Normal halves: em re-biased by an integer add. Zero and subnormal
+  // halves: the float 2^-14 * (1 + m / 1024) minus 2^-14 is m * 2^-24 exactly. Each candidate is
+  // the smaller of the two for its kind of half (for a normal half w, the second is 2w - 2^-14 >=
+  // w; for a subnormal one, the first is 2^-15 + m * 2^-25 > m * 2^-24), so one min picks it, with
+  // no mask. Inf / NaN halves get the all-ones exponent by an OR (the mantissa stays). No step sees
+  // a subnormal float (which costs a microcode assist on x86 CPUs, also under wasm).
+  static f32 fp16_to_float(i32 h) {
+    const i32 em = (h << 13) & 0x0FFFE000;
+    const f32 normal = bit_as<f32>(em + (112 << 23));
+    const f32 small = bit_as<f32>(em + (113 << 23)) - splat(0x1p-14f);
+#if defined(__wasm_simd128__)
+    const i32 magnitude = i32(wasm_f32x4_pmin(v128_t(small), v128_t(normal)));
+#else
+    const i32 magnitude = bit_as<i32>(select(small < normal, small, normal));
+#endif
+    const i32 special = (normal >= splat(0x1p16f)) & 0x7F800000;  // exponent 31: inf / NaN
+    return bit_as<f32>(magnitude | special | (h & int32_t(0x80000000u)));
   }
 
   template <size_t H>
@@ -386,29 +610,29 @@ struct PortableIsa {
   }
 
   static f32 load_fp16(const uint16_t* p) {
-    u16 h;
+#if defined(__wasm_simd128__)
+    if constexpr (L == 4) return fp16_to_float(i32(wasm_i32x4_load16x4(p)));
+#endif
+    typedef int16_t i16 __attribute__((vector_size(2 * L)));
+    i16 h;
     std::memcpy(&h, p, sizeof h);
-    return fp16_to_float(__builtin_convertvector(h, u32));
+    return fp16_to_float(__builtin_convertvector(h, i32));
   }
 
   // Same rounding as float_to_fp16, staying in binary32. For 2^E <= |x| < 2^(E+1), adding and
   // removing c = 2^(E+13) rounds |x| to a multiple of 2^(E-10), i.e. to 11 significant bits,
   // ties to even (the sum's last place is |x|'s rounded last place, c has none); below the
-  // smallest normal half, E is taken as -14 so the step is the subnormal spacing 2^-24.
-  // Magnitudes from 65520 round to infinity; inf and NaN pass through.
+  // smallest normal half, E is taken as -14 so the step is the subnormal spacing 2^-24, and
+  // above 2^15 as 15 (so c stays finite; inf and NaN pass through the sums). Magnitudes from
+  // 65520 then become infinity by an integer max, which leaves NaN alone.
   static f32 round_fp16(f32 x) {
-    const u32 u = bit_as<u32>(x);
-    const u32 sign = u & splat_u(0x80000000u);
-    const u32 a = u & splat_u(0x7FFFFFFFu);
-    const i32 ai = bit_as<i32>(a);
-    const i32 exponent = bit_as<i32>(a & splat_u(0x7F800000u));
-    const i32 floor = i32{} + 0x38800000;  // 2^-14
-    const i32 e = select(exponent < floor, floor, exponent);
-    const f32 c = bit_as<f32>(e + (i32{} + (13 << 23)));
-    u32 r = bit_as<u32>((bit_as<f32>(a) + c) - c);
-    r = select(ai >= (i32{} + 0x477FF000), splat_u(0x7F800000u), r);
-    r = select(ai >= (i32{} + 0x7F800000), a, r);
-    return bit_as<f32>(r | sign);
+    const i32 xi = bit_as<i32>(x);
+    const i32 a = xi & 0x7FFFFFFF;
+    const i32 e = min_i(max_i(a & 0x7F800000, i32{} + 0x38800000), i32{} + 0x47000000);
+    const f32 c = bit_as<f32>(e + (13 << 23));
+    const i32 r = bit_as<i32>((bit_as<f32>(a) + c) - c);
+    const i32 overflow = (bit_as<f32>(a) >= splat(65520.0f)) & 0x7F800000;  // NaN: no
+    return bit_as<f32>(max_i(r, overflow) | (xi ^ a));
   }
 
   // Adding and removing 2^23 rounds |x| < 2^23 to an integer, ties to even; larger values, inf
