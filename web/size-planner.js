@@ -180,6 +180,8 @@ export function initSizePlanner(host) {
     if (!analysis) return;
     wanted = Number(ui.slider.value);
     ui.summary.textContent = `Target ${formatBytes(targetAt(wanted))}: planning…`;
+    // Said at once by a screen reader; the plan's size joins it when the plan comes back.
+    ui.slider.setAttribute('aria-valuetext', formatBytes(targetAt(wanted)));
     if (!planning) pump();
   });
 
