@@ -123,8 +123,10 @@ int run_compress(const std::vector<std::string>& args) {
     return 0;
   }
   size_t compressed = 0;
+  const bool steps = parsed.options.steps.size() > 1;
   for (const auto& w : report.weights) {
     compressed += w.compressed;
+    if (steps) std::cout << "step " << w.step << ":";
     std::cout << outcome_line(w) << "\n";
   }
   std::cout << "mlpress: wrote " << parsed.paths[1] << " (" << report.output_bytes << " bytes, "

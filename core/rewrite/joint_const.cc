@@ -373,6 +373,24 @@ spec::Operation kept(spec::Operation op, const ConstContext& context) {
   return op;
 }
 
+// Bytes of every tensor the chain's ops hold (new payloads and carried ones): what the
+// compressed weight takes, as a report's stored_bytes.
+uint64_t chain_bytes(const Replacement& ops) {
+  uint64_t total = 0;
+  for (const auto& op : ops) {
+    for (const auto& [param, argument] : op.inputs()) {
+      for (const auto& binding : argument.arguments()) {
+        if (!binding.has_value() || !binding.value().type().has_tensortype()) continue;
+        const auto& type = binding.value().type().tensortype();
+        uint64_t count = 1;
+        for (const auto& dim : type.dimensions()) count *= dim.constant().size();
+        total += (count * uint64_t(mil::dtype_bits(type.datatype()).value_or(0)) + 7) / 8;
+      }
+    }
+  }
+  return total;
+}
+
 // ---- prune -> palettize ----------------------------------------------------------------------
 
 std::optional<Replacement> pruned_then_palettized(const spec::Operation& head,
@@ -427,6 +445,7 @@ std::optional<Replacement> pruned_then_palettized(const spec::Operation& head,
   ops.push_back(sparse_to_dense_of(name_stem, name, dtype, dense.dims));
   record_compressed(outcome, ops, payloads.stored_bytes(),
                     compress::compute_error_metrics(view, decoded));
+  outcome.stored_bytes = chain_bytes(ops);
   outcome.op_type = "constexpr_lut_to_sparse";
   return ops;
 }
@@ -586,6 +605,7 @@ std::optional<Replacement> quantized_then_palettized(const spec::Operation& head
   const compress::TensorView before = float_view(decoded_before, fp16, fp32);
   record_compressed(outcome, ops, payloads.stored_bytes(),
                     compress::compute_error_metrics(before, floats_of(decoded_after)));
+  outcome.stored_bytes = chain_bytes(ops);
   outcome.op_type = "constexpr_lut_to_dense";
   return ops;
 }
@@ -633,6 +653,7 @@ std::optional<Replacement> lut_quantized(std::vector<spec::Operation>& chain,
   if (sparse) ops.push_back(kept(head, context));
   record_compressed(outcome, ops, payloads.stored_bytes(),
                     compress::compute_error_metrics(view, compress::dequantize_linear(result)));
+  outcome.stored_bytes = chain_bytes(ops);
   outcome.op_type = "constexpr_blockwise_shift_scale";
   return ops;
 }
@@ -698,6 +719,7 @@ std::optional<Replacement> pruned_then_quantized(const spec::Operation& head,
   ops.push_back(std::move(dense_op));
   record_compressed(outcome, ops, payloads.stored_bytes(),
                     compress::compute_error_metrics(view, decoded));
+  outcome.stored_bytes = chain_bytes(ops);
   outcome.op_type = "constexpr_sparse_blockwise_shift_scale";
   return ops;
 }
@@ -784,6 +806,7 @@ std::optional<Replacement> compressed_then_pruned(std::vector<spec::Operation>& 
   ops.push_back(sparse_to_dense_of(context.unique_name(mil::op_name(head) + "_sparsified"), name,
                                    dtype, decoded.dims));
   record_compressed(outcome, ops, payloads.stored_bytes(), result.error);
+  outcome.stored_bytes = chain_bytes(ops);
   outcome.op_type = type;
   return ops;
 }
