@@ -8,9 +8,9 @@
 //                                     top folder NAME.mlpackage) and inspect the folder
 //   {id, type: 'plan', config}        the dry run of compress: what it would compress or skip,
 //                                     why, and the expected sizes (answer: 'planned', plan)
-//   {id, type: 'rewrite'}             rewrite the open package to MEMFS, send back the bytes
+//   {id, type: 'rewrite'}             rewrite the open package to /out, send back the output
 //   {id, type: 'compress', config, name}  compress the open package with the config text
-//                                     (coremltools YAML/JSON, '' = lossless) into MEMFS as
+//                                     (coremltools YAML/JSON, '' = lossless) into /out as
 //                                     NAME, send back the bytes and the report; posts
 //                                     'progress' messages while it runs
 //   {id, type: 'sensitivity' | 'size-plan' | 'size-curve', ...}  the size slider's analysis
@@ -22,9 +22,12 @@
 //   {id, type: 'progress', done, total, weight}      before each weight is compressed
 //                                                     (weight '' = writing the output)
 //   {id, type: 'compressed', name, bytes, inputSize, report}  report = the parsed compress JSON
+//   (bytes: an ArrayBuffer (transferred), or a File in OPFS when the output spilled there: see
+//   spillfs.js; the page wraps either in a Blob)
 //   {id, type: 'error', message, file}                any failure, message verbatim
 //   {type: 'fatal', message}                          the module could not be loaded
 
+import { createSpillFs } from './spillfs.js';
 import { SIZE_PLAN_REQUESTS, forget as forgetSizePlans, sizePlanRequest } from './size-plan-worker.js';
 
 const IN_DIR = '/in';
@@ -60,6 +63,7 @@ function chooseVariant() {
 
 const variant = chooseVariant();
 let mod = null;
+let spill = null; // SPILLFS on OUT_DIR and /tmp: large files go to OPFS, not memory
 let current = null; // {name, size} of the mounted File
 
 const modulePromise = (async () => {
@@ -72,6 +76,9 @@ const modulePromise = (async () => {
   });
   m.FS.mkdir(IN_DIR);
   m.FS.mkdir(OUT_DIR);
+  spill = createSpillFs(m.FS);
+  m.FS.mount(spill.fs, {}, OUT_DIR);
+  m.FS.mount(spill.fs, {}, '/tmp'); // inflated copies of deflated zip entries
   return m;
 })();
 
@@ -156,21 +163,17 @@ function openFolder(files) {
   return { type: 'inspected', name, size, report, folder: true };
 }
 
-function rewrite() {
+async function rewrite() {
   if (!current) throw new Error('No model is open.');
   clearOutput();
   const name = outputName(current.name);
   const outPath = `${OUT_DIR}/${name}`;
   const result = mod.rewrite(`${IN_DIR}/${current.name}`, outPath);
-  const data = mod.FS.readFile(outPath); // a copy; free the MEMFS file at once
-  mod.FS.unlink(outPath);
-  return {
-    message: { type: 'rewritten', name, inputSize: current.size, result, bytes: data.buffer },
-    transfer: [data.buffer],
-  };
+  const { bytes, transfer } = await takeOutput(outPath);
+  return { message: { type: 'rewritten', name, inputSize: current.size, result, bytes }, transfer };
 }
 
-function compress(id, config, requestedName) {
+async function compress(id, config, requestedName) {
   if (!current) throw new Error('No model is open.');
   clearOutput();
   // The output's name is also the zip's top folder: a flat name only.
@@ -182,12 +185,8 @@ function compress(id, config, requestedName) {
     self.postMessage({ id, type: 'progress', done, total, weight });
   };
   const report = JSON.parse(mod.compress(`${IN_DIR}/${current.name}`, outPath, config || '', onProgress));
-  const data = mod.FS.readFile(outPath); // a copy; free the MEMFS file at once
-  mod.FS.unlink(outPath);
-  return {
-    message: { type: 'compressed', name, inputSize: current.size, report, bytes: data.buffer },
-    transfer: [data.buffer],
-  };
+  const { bytes, transfer } = await takeOutput(outPath);
+  return { message: { type: 'compressed', name, inputSize: current.size, report, bytes }, transfer };
 }
 
 function folderName(files) {
@@ -217,6 +216,7 @@ async function handle(request) {
   let fileName = current ? current.name : undefined;
   try {
     await modulePromise;
+    await spill.prepare();
     if (type === 'open') {
       fileName = request.file.name;
       self.postMessage({ id, ...open(request.file) });
@@ -232,10 +232,10 @@ async function handle(request) {
       const plan = JSON.parse(mod.plan(`${IN_DIR}/${current.name}`, request.config || ''));
       self.postMessage({ id, type: 'planned', plan });
     } else if (type === 'rewrite') {
-      const { message, transfer } = rewrite();
+      const { message, transfer } = await rewrite();
       self.postMessage({ id, ...message }, transfer);
     } else if (type === 'compress') {
-      const { message, transfer } = compress(id, request.config, request.name);
+      const { message, transfer } = await compress(id, request.config, request.name);
       self.postMessage({ id, ...message }, transfer);
     } else if (SIZE_PLAN_REQUESTS.has(type)) {
       if (!current) throw new Error('No model is open.');
@@ -250,5 +250,18 @@ async function handle(request) {
     let message = messageOf(err);
     if (fileName) message = message.replaceAll(`${IN_DIR}/${fileName}`, fileName);
     self.postMessage({ id, type: 'error', message, file: fileName });
+  } finally {
+    if (spill) await spill.releaseIdle();
   }
 }
+
+// The finished output, unlinked from the module's FS: a File in OPFS (a Blob read from disk
+// when the page downloads it; `new Blob([file])` does not copy it) or, without OPFS, the bytes.
+async function takeOutput(outPath) {
+  const { file, bytes } = await spill.take(outPath);
+  if (file) return { bytes: file, transfer: [] };
+  return { bytes: bytes.buffer, transfer: [bytes.buffer] };
+}
+
+// For tests: the module's memory (it only grows, so this is also its peak) and SPILLFS's counts.
+self.mlpressMemory = () => ({ wasmBytes: mod ? mod.HEAP8.length : 0, ...(spill ? spill.stats : {}) });

@@ -1,0 +1,201 @@
+// The memory test of the browser app: a large synthetic package, streamed out by the project's
+// own writer (build*/tests/make_synthetic_package), is dropped on the page and compressed with
+// the int8 per-channel preset in the worker. The worker's wasm memory (it only grows, so its
+// size at the end is its peak) must stay under 512 MiB and must not depend on the model's
+// size; the output goes to OPFS, not memory; the download must equal `mlpress compress`'s zip
+// byte for byte, and `mlpress inspect` must read every weight as int8-quantized.
+//
+//   node --test tests/e2e/memory.test.mjs
+//
+// Always: a ~300 MB package (9 layers of fp16 [4096, 4096]). With MLPRESS_MEMORY_TEST_LARGE=1
+// also a ~2.2 GB one (66 layers, past 2^31 bytes): it takes several minutes on 2 cores and
+// needs ~8 GB of free disk (package, CLI output, OPFS copies, download), so it is not part of
+// the default run. Environment as tests/e2e/page.test.mjs, plus MLPRESS_SYNTH_BIN (default
+// build/tests/make_synthetic_package).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BUILD = path.resolve(ROOT, process.env.MLPRESS_WASM_BUILD_DIR || 'build-wasm');
+const MLPRESS_BIN = path.resolve(ROOT, process.env.MLPRESS_BIN || 'build/core/mlpress');
+const SYNTH_BIN = path.resolve(ROOT, process.env.MLPRESS_SYNTH_BIN || 'build/tests/make_synthetic_package');
+const CHROMIUM = process.env.MLPRESS_CHROMIUM || '/usr/bin/chromium';
+const LARGE = process.env.MLPRESS_MEMORY_TEST_LARGE === '1';
+const MiB = 1 << 20;
+const WASM_LIMIT = 512 * MiB;
+// SPILLFS keeps files of up to 1 MiB in memory (the manifest, model.mlmodel): a few MiB at most.
+const FS_MEMORY_LIMIT = 16 * MiB;
+const DIM = 4096;
+
+function run(bin, args) {
+  const result = spawnSync(bin, args, { encoding: 'buffer', maxBuffer: 256 * MiB });
+  if (result.error) throw new Error(`${bin} ${args.join(' ')}: ${result.error.message}`);
+  assert.equal(result.status, 0, `${bin} ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout.toString();
+}
+
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--port', '0'], {
+      env: { ...process.env, MLPRESS_WASM_BUILD_DIR: BUILD },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = out.match(/serving (http:\/\/127\.0\.0\.1:\d+)\//);
+      if (match) resolve({ child, origin: match[1] });
+    });
+    child.stderr.on('data', (chunk) => (err += chunk));
+    child.on('exit', (code) => reject(new Error(`serve.mjs exited (${code}): ${err}`)));
+  });
+}
+
+function sameFiles(a, b) {
+  const size = fs.statSync(a).size;
+  if (size !== fs.statSync(b).size) return false;
+  const fa = fs.openSync(a, 'r');
+  const fb = fs.openSync(b, 'r');
+  const ba = Buffer.alloc(16 * MiB);
+  const bb = Buffer.alloc(16 * MiB);
+  try {
+    for (let at = 0; at < size; at += ba.length) {
+      const n = fs.readSync(fa, ba, 0, ba.length, at);
+      fs.readSync(fb, bb, 0, n, at);
+      if (!ba.subarray(0, n).equals(bb.subarray(0, n))) return false;
+    }
+    return true;
+  } finally {
+    fs.closeSync(fa);
+    fs.closeSync(fb);
+  }
+}
+
+describe('compressing a large package in the browser keeps memory bounded', () => {
+  let server;
+  let origin;
+  let context;
+  let tmp;
+  const measured = [];
+
+  before(async () => {
+    for (const [file, hint] of [
+      [path.join(BUILD, 'mlpress-simd.js'), 'scripts/build_wasm.sh'],
+      [MLPRESS_BIN, 'scripts/build.sh'],
+      [SYNTH_BIN, 'scripts/build.sh'],
+      [CHROMIUM, 'apt-get install chromium'],
+    ]) {
+      assert.ok(fs.existsSync(file), `${file} is missing (${hint})`);
+    }
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlpress-memory-'));
+    ({ child: server, origin } = await startServer());
+    context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      acceptDownloads: true,
+      downloadsPath: path.join(tmp, 'downloads'),
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--no-default-browser-check',
+      ],
+    });
+  });
+
+  after(async () => {
+    if (context) await context.close();
+    if (server) {
+      server.removeAllListeners('exit');
+      server.kill();
+    }
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function compressInPage(t, layers) {
+    const dir = path.join(tmp, `l${layers}`);
+    fs.mkdirSync(dir);
+    const input = path.join(dir, `synthetic${layers}.mlpackage.zip`);
+    let t0 = Date.now();
+    run(SYNTH_BIN, [input, String(layers), String(DIM)]);
+    const inputSize = fs.statSync(input).size;
+    t.diagnostic(`made ${inputSize} bytes in ${(Date.now() - t0) / 1000} s`);
+
+    const page = await context.newPage();
+    page.setDefaultTimeout(30 * 60_000);
+    const errors = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${origin}/`);
+    await page.locator('#status', { hasText: 'Ready' }).waitFor();
+    t0 = Date.now();
+    // A local browser gets the path: the File is read from disk, never sent through the protocol.
+    await page.locator('#file-input').setInputFiles(input);
+    await page.locator('#status', { hasText: `Opened ${path.basename(input)}` }).waitFor();
+    const opened = (Date.now() - t0) / 1000;
+    await page.getByLabel('Preset').selectOption('int8');
+    const config = await page.locator('#config-text').inputValue();
+    t0 = Date.now();
+    await page.getByRole('button', { name: 'Compress', exact: true }).click();
+    await page.locator('#result').waitFor();
+    const compressed = (Date.now() - t0) / 1000;
+    const [worker] = page.workers();
+    const memory = await worker.evaluate(() => self.mlpressMemory());
+    const downloadPromise = page.waitForEvent('download');
+    await page.getByRole('link', { name: /^Download / }).click();
+    const download = await downloadPromise;
+    const outName = download.suggestedFilename();
+    const fromPage = path.join(dir, 'page', outName);
+    fs.mkdirSync(path.dirname(fromPage));
+    await download.saveAs(fromPage);
+    await page.close();
+    assert.deepEqual(errors, []);
+    fs.rmSync(path.join(tmp, 'downloads'), { recursive: true, force: true });
+
+    // The same config through the CLI, into a file of the same name (the zip's top folder).
+    const configFile = path.join(dir, 'config.yaml');
+    fs.writeFileSync(configFile, config);
+    const fromCli = path.join(dir, 'cli', outName);
+    fs.mkdirSync(path.dirname(fromCli));
+    run(MLPRESS_BIN, ['compress', input, fromCli, '--config', configFile]);
+    fs.rmSync(input);
+    assert.ok(sameFiles(fromPage, fromCli), "the page's zip equals the CLI's byte for byte");
+    fs.rmSync(fromCli);
+    const report = JSON.parse(run(MLPRESS_BIN, ['inspect', fromPage, '--json']));
+    const weights = report.weights.filter((w) => w.shape.length === 2 && w.shape[0] === DIM);
+    assert.equal(weights.length, layers);
+    for (const w of weights) {
+      assert.equal(w.op_type, 'constexpr_affine_dequantize', w.name);
+      assert.deepEqual([w.compression.kind, w.compression.nbits, w.compression.granularity], ['quantized', 8, 'per_channel']);
+    }
+    const result = { layers, inputSize, outputSize: fs.statSync(fromPage).size, opened, compressed, memory };
+    fs.rmSync(dir, { recursive: true, force: true });
+    t.diagnostic(JSON.stringify(result));
+    measured.push(result);
+
+    assert.ok(memory.wasmBytes <= WASM_LIMIT, `wasm memory ${memory.wasmBytes} > ${WASM_LIMIT}`);
+    assert.ok(memory.spilledFiles >= 2, 'the staged weight.bin and the zip went to OPFS');
+    assert.equal(memory.memoryFallbacks, 0, 'no large file stayed in memory');
+    assert.ok(memory.memoryPeakBytes <= FS_MEMORY_LIMIT, `in-memory files peaked at ${memory.memoryPeakBytes}`);
+    return result;
+  }
+
+  test('a ~300 MB package', async (t) => {
+    await compressInPage(t, 9);
+  });
+
+  test('a ~2.2 GB package (MLPRESS_MEMORY_TEST_LARGE=1)', { skip: !LARGE && 'set MLPRESS_MEMORY_TEST_LARGE=1' }, async (t) => {
+    const large = await compressInPage(t, 66);
+    const small = measured.find((m) => m.layers === 9);
+    // One weight in memory at a time: 7x the model, the same wasm memory.
+    if (small) assert.equal(large.memory.wasmBytes, small.memory.wasmBytes, 'wasm memory grows with the model');
+  });
+});
