@@ -103,12 +103,14 @@ RewriteResult rewrite(const std::string& in_path, const std::string& out_path) {
 // For tests of the error path itself: throws mlpress::Error(message) inside the core's
 // exception model and lets guarded() deliver it.
 // compress(in, out, configText): configText is a coremltools OptimizationConfig as YAML or
-// JSON ("" = lossless). Returns the report as JSON text, the same as `mlpress compress --json`
-// without its "output" field.
+// JSON, or a job document of several steps ("" = lossless). Returns the report as JSON text, the
+// same as `mlpress compress --json` without its "output" field. One coremltools config, or a job
+// document of several steps ({"steps": [{"config": ...},
+// ...]}, as `mlpress compress --config` reads it); blank = lossless.
 mlpress::RewriteOptions options_from_config_text(const std::string& config_text) {
   mlpress::RewriteOptions options;
   if (config_text.find_first_not_of(" \t\r\n") != std::string::npos) {
-    options.steps.push_back(mlpress::step_from_config_text(config_text, "config"));
+    options.steps = mlpress::steps_from_job_text(config_text, "config");
   }
   return options;
 }

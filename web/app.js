@@ -8,7 +8,7 @@
 import { WorkerClient, isAbort } from './client.js';
 import { folderFiles } from './folder.js';
 import { initSizePlanner } from './size-planner.js';
-import { MODEL_PRESETS, PRESETS, isBlank, opNameOverrides, outputName, setKeepDense } from './config.js';
+import { MODEL_PRESETS, PRESETS, isBlank, isJobDocument, opNameOverrides, outputName, setKeepDense } from './config.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -128,7 +128,7 @@ function updateControls() {
   ui.preset.disabled = busy;
   ui.configFile.disabled = busy;
   ui.configText.readOnly = busy;
-  for (const select of ui.tbody.querySelectorAll('select')) select.disabled = busy || isBlank(ui.configText.value);
+  for (const select of ui.tbody.querySelectorAll('select')) select.disabled = busy || !overridable(ui.configText.value);
   ui.dropzone.classList.toggle('disabled', disabled);
   document.body.classList.toggle('busy', busy);
   sizePlanner.setDisabled(disabled || !state);
@@ -533,7 +533,7 @@ function overrideCell(w, overrides) {
   select.setAttribute('aria-label', `When compressing ${w.op_name}`);
   select.append(new Option('Use config', 'config'), new Option('Keep dense', 'dense'));
   setOverrideSelect(select, overrides.get(w.op_name));
-  select.disabled = busy || isBlank(ui.configText.value);
+  select.disabled = busy || !overridable(ui.configText.value);
   td.append(select);
   return td;
 }
@@ -549,6 +549,11 @@ function setOverrideSelect(select, override) {
   select.value = override || 'config';
 }
 
+// The row menus edit a single config's op_name_configs: not an empty text or a job document.
+function overridable(text) {
+  return !isBlank(text) && !isJobDocument(text);
+}
+
 function currentOverrides() {
   return opNameOverrides(ui.configText.value);
 }
@@ -558,7 +563,7 @@ function syncOverrides() {
   const overrides = currentOverrides();
   for (const select of ui.tbody.querySelectorAll('select')) {
     setOverrideSelect(select, overrides.get(select.dataset.op));
-    select.disabled = busy || isBlank(ui.configText.value);
+    select.disabled = busy || !overridable(ui.configText.value);
   }
 }
 

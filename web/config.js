@@ -156,6 +156,13 @@ function yamlBlock(lines) {
   return { header, inline, start: header + 1, end: last, indent, entries };
 }
 
+// A job document ({"steps": [...]}, or YAML with a top-level steps: key) rather than one config.
+export function isJobDocument(text) {
+  const json = asJson(text);
+  if (json) return Object.prototype.hasOwnProperty.call(json, 'steps');
+  return /^steps[ \t]*:/m.test(text);
+}
+
 // op name -> 'dense' (a null entry) or 'custom' (an entry with its own config), from the text.
 export function opNameOverrides(text) {
   const result = new Map();
@@ -182,6 +189,9 @@ export function opNameOverrides(text) {
 // dense = false, with its op_name_configs entry removed (the config's other rules apply again).
 export function setKeepDense(text, opName, dense) {
   if (isBlank(text)) throw new Error('The config is empty (a lossless rewrite keeps every weight dense anyway).');
+  if (isJobDocument(text)) {
+    throw new Error('The text is a job document of several steps: add op_name_configs to the steps’ configs by hand.');
+  }
   const json = asJson(text);
   if (json) {
     const configs = json.op_name_configs && typeof json.op_name_configs === 'object' ? json.op_name_configs : {};

@@ -125,7 +125,8 @@ std::pair<std::optional<uint64_t>, std::string> estimate(const config::OpConfig&
 
 PackagePlan plan_package(const std::string& in_path, const RewriteOptions& options) {
   if (options.steps.size() > 1) {
-    throw Error("one compression step per run is supported so far; run mlpress once per step");
+    throw Error("a plan covers one compression step; this job has " +
+                std::to_string(options.steps.size()) + " (plan each step's config on its own)");
   }
   for (const auto& step : options.steps) config::check_config_for(step.config, step.api);
   auto package = PackageReader::open(in_path);

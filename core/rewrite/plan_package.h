@@ -30,9 +30,10 @@ struct PackagePlan {
   uint64_t unknown = 0;                // compressed weights without an estimate
 };
 
-// Reads `in_path` (zip or package directory) and plans `options.steps` (one step, like
-// rewrite_package for now) the same way rewrite_package does: the same candidates, config
-// resolution and target checks, so the same errors are thrown for the same configs.
+// Reads `in_path` (zip or package directory) and plans `options.steps` (one step: a later
+// step's candidates depend on what the earlier ones wrote) the same way rewrite_package does: the
+// same candidates, config resolution and target checks, so the same errors are thrown for the same
+// configs.
 PackagePlan plan_package(const std::string& in_path, const RewriteOptions& options);
 
 // {"weights": [...], "dense_bytes", "expected_bytes", "unknown"}: each weight as in

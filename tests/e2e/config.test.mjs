@@ -9,6 +9,7 @@ import {
   detectionHeads,
   embeddingWeights,
   firstAndLastLayers,
+  isJobDocument,
   opNameOverrides,
   outputName,
   setKeepDense,
@@ -89,8 +90,13 @@ describe('web/config.js', () => {
     assert.deepEqual(JSON.parse(back), { config_type: 'OpPalettizerConfig', global_config: { nbits: 4 } });
   });
 
-  test('an empty config cannot take overrides; output names', () => {
+  test('an empty config or a job document cannot take overrides; output names', () => {
     assert.throws(() => setKeepDense('  \n', 'a', true), /empty/);
+    const job = '{"steps": [{"config": {"config_type": "OpPalettizerConfig", "global_config": {"nbits": 4}}}]}';
+    assert.ok(isJobDocument(job));
+    assert.ok(isJobDocument('steps:\n  - config:\n      config_type: OpPalettizerConfig\n'));
+    assert.ok(!isJobDocument(PRESETS.pal4.text));
+    assert.throws(() => setKeepDense(job, 'a', true), /job document/);
     assert.equal(outputName('sample.mlpackage.zip', 'int8'), 'sample-int8.mlpackage.zip');
     assert.equal(outputName('My Model.mlpackage.zip', ''), 'My Model.mlpackage.zip');
     assert.equal(outputName('x.zip', 'pal4'), 'x-pal4.mlpackage.zip');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { checkPrerequisites, makeManyWeights, makeTmp, nativeCompress, openBrowser } from './harness.mjs';
+import { checkPrerequisites, makeManyWeights, makeTmp, nativeCompress, openBrowser, SAMPLE } from './harness.mjs';
 
 const PAL6 = 'palettize 6-bit k-means';
 const INT8 = 'int8 per-channel (iOS16+)';
@@ -108,6 +108,23 @@ describe('progress, cancel and folders on the page', () => {
     assert.equal(names.filter((n) => /^layer\d{3}_weight_0_to_fp16$/.test(n)).length, 40);
     await page.getByLabel('Preset').selectOption({ label: INT8 });
     await compressAndCompare(fixture.folder, 'many_weights-int8.mlpackage.zip');
+  });
+
+  test('a job document of two steps in the config text compresses like the CLI', async () => {
+    await loadPage();
+    await page.getByRole('button', { name: 'Try the sample model' }).click();
+    await page.locator('#status', { hasText: 'Opened sample.mlpackage.zip' }).waitFor();
+    const job = JSON.stringify({
+      steps: [
+        { config: { config_type: 'OpPalettizerConfig', global_config: null, op_type_configs: { conv: { nbits: 4, mode: 'kmeans', weight_threshold: 100 } } } },
+        { config: { config_type: 'OpLinearQuantizerConfig', global_config: { dtype: 'int8', weight_threshold: 100 } } },
+      ],
+    });
+    await page.locator('#config-text').fill(job);
+    assert.ok(await page.getByLabel('When compressing conv2_weight_0_to_fp16').isDisabled(), 'no row overrides for a job');
+    await compressAndCompare(SAMPLE, 'sample-custom.mlpackage.zip');
+    const types = await page.locator('#results-table tbody tr[data-compressed="true"] td.op-type').allInnerTexts();
+    assert.ok(types.includes('constexpr_lut_to_dense') && types.includes('constexpr_affine_dequantize'), types.join());
   });
 
   test('every request went to the local origin, with no console errors', () => {
