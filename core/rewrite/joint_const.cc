@@ -8,6 +8,7 @@
 #include "core/compress/error_metrics.h"
 #include "core/compress/linear_quantize.h"
 #include "core/compress/palettize.h"
+#include "core/compress/palettize_int_codes.h"
 #include "core/compress/prune.h"
 #include "core/io/error.h"
 #include "core/mil/dtype.h"
@@ -452,20 +453,6 @@ std::optional<Replacement> pruned_then_palettized(const spec::Operation& head,
 
 // ---- quantize -> palettize (the int codes) ---------------------------------------------------
 
-// Index of the LUT group an element of `dims` at flat index i falls in, for a LUT of rank
-// r + 2 whose first r dims count the groups per axis.
-size_t group_of(uint64_t i, std::span<const uint64_t> dims, std::span<const uint64_t> lut_shape) {
-  size_t group = 0, stride = 1;
-  for (size_t d = dims.size(); d-- > 0;) {
-    const uint64_t coord = i % dims[d];
-    i /= dims[d];
-    const uint64_t per_group = dims[d] / lut_shape[d];
-    group += size_t(coord / per_group) * stride;
-    stride *= size_t(lut_shape[d]);
-  }
-  return group;
-}
-
 std::optional<Replacement> quantized_then_palettized(const spec::Operation& head,
                                                      const config::OpPalettizerConfig& config,
                                                      const config::ChannelAxes& axes,
@@ -474,41 +461,26 @@ std::optional<Replacement> quantized_then_palettized(const spec::Operation& head
   const DenseTensor codes = read_param(head, "data", context);
   const DenseTensor scale = read_param(head, "scale", context);
   const std::optional<DenseTensor> offset = read_optional(head, "offset", context);
-  // coremltools clusters the codes as int32 values.
-  std::vector<float> values = floats_of(codes);
-  const compress::TensorView view = compress::TensorView::fp32(values, codes.dims);
-  auto palettized =
-      compress::palettize(view, palettize_kernel_spec(config, axes, codes.dims.size()));
+  // coremltools clusters the codes as int32 numbers and truncates the centroids to the
+  // codes' type (compress::palettize_int_codes, shared with int8/uint8 consts).
+  const bool is_signed = codes.type == ElemType::kInt8;
+  std::variant<compress::IntCodePalette, compress::PaletteSkip> palettized;
+  try {
+    palettized = compress::palettize_int_codes(
+        std::span(reinterpret_cast<const uint8_t*>(codes.data.data()), codes.data.size()),
+        is_signed, codes.dims, palettize_kernel_spec(config, axes, codes.dims.size()));
+  } catch (const compress::IntPaletteError& e) {
+    throw Error(context.where + ": " + e.what());
+  }
   if (auto* skip = std::get_if<compress::PaletteSkip>(&palettized)) {
     if (compress::is_hard_error(skip->reason)) throw Error(context.where + ": " + skip->message);
     outcome.reason = skip->message;
     return std::nullopt;
   }
-  auto r = std::get<compress::PalettizeResult>(std::move(palettized));
-  // Centroids truncated to the codes' integer type, as coremltools' astype does; every index
-  // then points at the nearest truncated entry of its group.
-  const bool is_signed = codes.type == ElemType::kInt8;
+  const auto& int_palette = std::get<compress::IntCodePalette>(palettized);
+  const compress::PalettizeResult& r = int_palette.result;
   const uint64_t entries = uint64_t{1} << r.nbits;
-  std::vector<int8_t> lut(r.lut_fp32.size());
-  for (size_t i = 0; i < lut.size(); ++i) {
-    const double t = std::trunc(double(r.lut_fp32[i]));
-    const double lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
-    const int v = int(std::min(hi, std::max(lo, t)));
-    lut[i] = int8_t(uint8_t(v & 0xff));
-  }
-  auto entry_value = [&](size_t flat) {
-    return is_signed ? double(lut[flat]) : double(uint8_t(lut[flat]));
-  };
-  for (uint64_t i = 0; i < values.size(); ++i) {
-    const size_t base = group_of(i, codes.dims, r.lut_shape) * entries;
-    size_t best = r.indices[i];
-    double best_d = std::abs(entry_value(base + best) - values[i]);
-    for (size_t e = 0; e < entries; ++e) {
-      const double d = std::abs(entry_value(base + e) - values[i]);
-      if (d < best_d) best = e, best_d = d;
-    }
-    r.indices[i] = uint8_t(best);
-  }
+  const std::vector<int8_t> lut(int_palette.lut_bytes.begin(), int_palette.lut_bytes.end());
   const int lut_dtype = is_signed ? spec::INT8 : spec::UINT8;
   const ElemType lut_type = is_signed ? ElemType::kInt8 : ElemType::kUint8;
   const DenseTensor decoded_before =

@@ -117,6 +117,7 @@ EXACT = [
     ("prune-palettize-quantize-lut", steps_of(prune(0.5), palettize(4),
                                               quantize(granularity="per_tensor"))),
     ("quantize-palettize-unique", steps_of(quantize(mode="linear"), unique())),
+    ("quantize-uint8-palettize-uniform", steps_of(quantize("uint8", "linear"), palettize(4))),
     ("quantize-block-palettize-unique", steps_of(quantize("int8", "linear_symmetric",
                                                           "per_block", block_size=8), unique())),
     ("quantize-prune", steps_of(quantize(), prune(0.5))),
