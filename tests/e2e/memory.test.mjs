@@ -10,7 +10,8 @@
 // Always: a ~300 MB package (9 layers of fp16 [4096, 4096]). With MLPRESS_MEMORY_TEST_LARGE=1
 // also a ~2.2 GB one (66 layers, past 2^31 bytes): it takes several minutes on 2 cores and
 // needs ~8 GB of free disk (package, CLI output, OPFS copies, download), so it is not part of
-// the default run. Environment as tests/e2e/page.test.mjs, plus MLPRESS_SYNTH_BIN (default
+// the default run (measured: 3 min 46 s on a loaded 2-core machine, of which 77 s opening and
+// 58 s compressing in the page). Environment as tests/e2e/page.test.mjs, plus MLPRESS_SYNTH_BIN (default
 // build/tests/make_synthetic_package).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -195,7 +196,11 @@ describe('compressing a large package in the browser keeps memory bounded', () =
   test('a ~2.2 GB package (MLPRESS_MEMORY_TEST_LARGE=1)', { skip: !LARGE && 'set MLPRESS_MEMORY_TEST_LARGE=1' }, async (t) => {
     const large = await compressInPage(t, 66);
     const small = measured.find((m) => m.layers === 9);
-    // One weight in memory at a time: 7x the model, the same wasm memory.
-    if (small) assert.equal(large.memory.wasmBytes, small.memory.wasmBytes, 'wasm memory grows with the model');
+    // One weight in memory at a time: 7x the weight data, the same wasm memory but for the
+    // program itself (7x the ops in model.mlmodel and the report: a few hundred KiB here).
+    if (small) {
+      assert.ok(large.memory.wasmBytes <= small.memory.wasmBytes + 4 * MiB,
+        `wasm memory grows with the model: ${small.memory.wasmBytes} -> ${large.memory.wasmBytes}`);
+    }
   });
 });
