@@ -7,8 +7,10 @@
 //   build/bench/mlpress_bench_kernels [seconds per figure, default 0.5]
 //   node build-wasm/mlpress-bench-kernels-simd.cjs
 //
-// Each figure is the best of many timed runs, which filters out time lost to other processes
-// on a busy machine; the first lines name the kernel sets and thread count.
+// Each kernel figure is the best of many timed runs over a slice of kSliceRows rows (one run
+// lasts well under a scheduler time slice even for the scalar kernels, so the best run is
+// seldom preempted on a busy machine); the quantize_linear figures time the whole weight. The
+// first lines name the kernel sets and thread count.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -30,6 +32,7 @@ using namespace mlpress::compress;
 
 constexpr size_t kRows = 1024;
 constexpr size_t kCols = 1024;
+constexpr size_t kSliceRows = 16;
 
 // Best seconds of one call of `fn`, over runs filling `budget` seconds (at least 3 runs).
 double best_seconds(double budget, const std::function<void()>& fn) {
@@ -63,7 +66,13 @@ int main(int argc, char** argv) {
     fp32[i] = fp16_to_float(fp16[i]);
   }
   const double fp16_bytes = double(fp16.size()) * 2;
-  const double fp32_bytes = double(fp32.size()) * 4;
+  const double slice16 = double(kSliceRows * kCols) * 2;
+  const double slice32 = double(kSliceRows * kCols) * 4;
+  size_t slice = 0;  // first row of the next timed slice (they rotate over the weight)
+  const auto next_slice = [&] {
+    slice = (slice + kSliceRows) % kRows;
+    return slice;
+  };
 
   // Per-channel int8 symmetric block parameters, as quantize_linear computes them.
   const TensorView view16 = TensorView::fp16(fp16, {kRows, kCols});
@@ -87,17 +96,16 @@ int main(int argc, char** argv) {
   std::vector<uint8_t> nan(kRows);
   volatile double sink = 0;
   for (const kernels::RowKernels* k : sets) {
-    report(std::string(k->name) + ": fp16 min/max pass", fp16_bytes, best_seconds(budget, [&] {
+    report(std::string(k->name) + ": fp16 min/max pass", slice16, best_seconds(budget, [&] {
              std::fill(lo.begin(), lo.end(), 1e30f);
              std::fill(hi.begin(), hi.end(), -1e30f);
-             for (size_t r = 0; r < kRows; ++r) {
+             for (size_t r0 = next_slice(), r = r0; r < r0 + kSliceRows; ++r) {
                k->minmax_fp16(&fp16[r * kCols], kCols, kCols, &lo[r], &hi[r], &nan[r]);
              }
            }));
     report(
-        std::string(k->name) + ": fp16 quantize + error pass", fp16_bytes,
-        best_seconds(budget, [&] {
-          for (size_t r = 0; r < kRows; ++r) {
+        std::string(k->name) + ": fp16 quantize + error pass", slice16, best_seconds(budget, [&] {
+          for (size_t r0 = next_slice(), r = r0; r < r0 + kSliceRows; ++r) {
             const kernels::SegmentParams p{&scale[r], &zero[r], &zero[r]};
             sink =
                 sink +
@@ -105,9 +113,8 @@ int main(int argc, char** argv) {
           }
         }));
     report(
-        std::string(k->name) + ": fp32 quantize + error pass", fp32_bytes,
-        best_seconds(budget, [&] {
-          for (size_t r = 0; r < kRows; ++r) {
+        std::string(k->name) + ": fp32 quantize + error pass", slice32, best_seconds(budget, [&] {
+          for (size_t r0 = next_slice(), r = r0; r < r0 + kSliceRows; ++r) {
             const kernels::SegmentParams p{&scale[r], &zero[r], &zero[r]};
             sink =
                 sink +

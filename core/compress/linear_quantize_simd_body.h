@@ -366,6 +366,50 @@ struct SimdBody {
     }
   };
 
+  // The double sums of a row's completed chunks, lane by lane as ChunkSums::flush_into adds
+  // them, in vectors. The max |e| is not flushed: Fp16Acc keeps it over the whole row (a max of
+  // chunk maxima is the max), and a chunk whose noise is NaN marks its lanes NaN for good.
+  struct Fp16Totals {
+    d2 signal[kVectorsPerGroup][2] = {};
+    d2 noise[kVectorsPerGroup][2] = {};
+    d2 dot[kVectorsPerGroup][2] = {};
+    d2 recon[kVectorsPerGroup][2] = {};
+    i32 nan[kVectorsPerGroup] = {};
+
+    // Adds the chunk in `acc` and clears its sums.
+    void flush(Fp16Acc& acc) {
+      for (size_t v = 0; v < kVectorsPerGroup; ++v) {
+        add_halves(signal[v], acc.signal[v]);
+        add_halves(noise[v], acc.noise[v]);
+        add_halves(dot[v], acc.dot[v]);
+        add_halves(recon[v], acc.recon[v]);
+        nan[v] |= acc.noise[v] != acc.noise[v];
+        acc.signal[v] = acc.noise[v] = acc.dot[v] = acc.recon[v] = f32{};
+      }
+    }
+    static void add_halves(d2 (&total)[2], f32 part) {
+      total[0] += Isa::template widen<0>(part);
+      total[1] += Isa::template widen<1>(part);
+    }
+
+    // Into LaneSums, whose max_abs then holds NaN for the marked lanes (0 for the others).
+    void spill(LaneSums& sums) const {
+      for (size_t v = 0; v < kVectorsPerGroup; ++v) {
+        for (size_t h = 0; h < 2; ++h) {
+          for (size_t j = 0; j < L / 2; ++j) {
+            const size_t lane = v * L + h * (L / 2) + j;
+            sums.signal[lane] = signal[v][h][j];
+            sums.noise[lane] = noise[v][h][j];
+            sums.dot[lane] = dot[v][h][j];
+            sums.recon[lane] = recon[v][h][j];
+            sums.max_abs[lane] =
+                nan[v][h * (L / 2) + j] ? std::numeric_limits<double>::quiet_NaN() : 0.0;
+          }
+        }
+      }
+    }
+  };
+
   static constexpr float kRoundingMagic = 0x1.8p23f;
 
   // One vector of converted weights: its codes (in the low byte of each lane) and errors.
@@ -429,6 +473,7 @@ struct SimdBody {
     LaneSums sums;
     ChunkSums chunk;
     Fp16Acc acc;
+    Fp16Totals totals;
     const f32 lo = splat(kRoundingMagic + float(range.qmin));
     const f32 hi = splat(kRoundingMagic + float(range.qmax));
     const size_t full = n - n % kErrorLanes;
@@ -471,12 +516,9 @@ struct SimdBody {
           fp16_group(row + i, out + i, gather, lo, hi, acc);
         }
       }
-      if (i % kFp16SumChunk == 0) {
-        acc.spill(chunk);
-        acc = Fp16Acc{};
-        chunk.flush_into(sums);
-      }
+      if (i % kFp16SumChunk == 0) totals.flush(acc);
     }
+    totals.spill(sums);
     acc.spill(chunk);  // the last, partial chunk (or zeros), which the tail continues
     for (; i < n; ++i) quantize_one<ScalarFp16>(row, i, i / segment, p, range, out, chunk);
     chunk.flush_into(sums);
