@@ -11,6 +11,8 @@
 //   static Vec<kLanes>::f32 round_even(Vec<kLanes>::f32); // round half to even
 //   static void store_bytes(Vec<kLanes>::i32, uint8_t*);  // low byte of each lane
 //   template <size_t H> static Vec<kLanes>::f64 widen(Vec<kLanes>::f32);  // half H as doubles
+// and, for the wasm simd128 build (whose Isa is PortableIsa<4>), fp16_to_float on sign-extended
+// halves in int32 lanes.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
