@@ -320,3 +320,87 @@ def test_first_and_last_weights_keep_eight_bits(case, fixture_dir, mlpress, tmp_
     for item in items:
         if item["kept_high_precision"]:
             assert item["choice"] == "dense" or bits[item["choice"]] >= 8, item
+
+
+# --- a plan that prunes ---------------------------------------------------------------------
+
+
+def _sparse_package(path: Path) -> Path:
+    """Two linear layers whose weights are 80% exact zeros (pruning 75% of them loses nothing)
+    between two dense ones: at a tight target the plan should prune the sparse ones."""
+    import coremltools as ct
+    from coremltools.converters.mil import Builder as mb
+    from coremltools.converters.mil.mil import types
+    rng = np.random.default_rng(7)
+
+    def weight(sparse: bool) -> np.ndarray:
+        w = rng.standard_normal((64, 64)).astype(np.float16)
+        if sparse:
+            w[rng.random((64, 64)) < 0.8] = 0
+        return w
+
+    weights = [weight(s) for s in (False, True, True, False)]
+
+    @mb.program(input_specs=[mb.TensorSpec(shape=(1, 64), dtype=types.fp16)],
+                opset_version=ct.target.iOS18)
+    def prog(x):
+        for i, w in enumerate(weights):
+            x = mb.linear(x=x, weight=w, name=f"fc{i}")
+        return x
+
+    model = ct.convert(prog, convert_to="mlprogram", minimum_deployment_target=ct.target.iOS18,
+                       compute_precision=ct.precision.FLOAT16)
+    model.save(str(path))
+    return path
+
+
+def test_plan_that_prunes_fits_beats_uniform_and_matches_coremltools(mlpress, tmp_path):
+    import coremltools as ct
+    src = _sparse_package(tmp_path / "sparse.mlpackage")
+    report = _sensitivity(src)
+    target = _variable_target(report, 0.3)
+    plan = json.loads(_run("plan", src, "--target-size", target, "--json", "--weight-threshold",
+                           THRESHOLD, "--no-keep-first-last"))
+    choices = sorted({item["choice"] for item in plan["items"]})
+    assert any(c.startswith("prune") for c in choices), choices
+
+    planned = tmp_path / "auto.mlpackage"
+    _run("compress", "--auto", "--target-size", target, "--no-keep-first-last",
+         "--weight-threshold", THRESHOLD, src, planned)
+    assert _weight_file_bytes(planned) <= target
+    plan_error = _total_sq_error(src, planned, tmp_path / "auto")
+    for choice in [c["id"] for c in report["choices"] if c["id"] != "dense"]:
+        api, cfg = _choice_config(choice)
+        out = tmp_path / f"uniform-{choice}.mlpackage"
+        config_file = tmp_path / f"{choice}.yaml"
+        config_file.write_text(yaml.safe_dump(cfg))
+        run = harness.run_mlpress("compress", src, out, "--config", config_file)
+        if run.returncode != 0 or _weight_file_bytes(out) > target:
+            continue
+        (tmp_path / choice).mkdir()
+        assert plan_error <= _total_sq_error(src, out, tmp_path / choice) * (1 + 1e-9) + 1e-12
+
+    # The written configs, prune first, applied by coremltools call by call.
+    config_dir = tmp_path / "configs"
+    _run("plan", src, "--target-size", target, "--weight-threshold", THRESHOLD,
+         "--no-keep-first-last", "-o", config_dir)
+    files = sorted(config_dir.glob("*.yaml"))
+    kinds = [yaml.safe_load(f.read_text())["config_type"] for f in files]
+    assert "OpMagnitudePrunerConfig" in kinds, kinds
+    apis = {"OpLinearQuantizerConfig": "linear_quantize_weights",
+            "OpPalettizerConfig": "palettize_weights",
+            "OpMagnitudePrunerConfig": "prune_weights"}
+    ours, theirs = src, ct.models.MLModel(str(src), skip_model_load=True)
+    for i, (file, kind) in enumerate(zip(files, kinds)):
+        config = ct.optimize.coreml.OptimizationConfig.from_yaml(str(file))
+        theirs = getattr(ct.optimize.coreml, apis[kind])(theirs, config)
+        step_out = tmp_path / f"step{i}.mlpackage"
+        _run("compress", ours, step_out, "--config", file)
+        ours = step_out
+    theirs.save(str(tmp_path / "coremltools.mlpackage"))
+    expected = parity.constexprs(tmp_path / "coremltools.mlpackage")
+    actual = parity.constexprs(ours)
+    assert actual.pop("spec_version") == expected.pop("spec_version")
+    assert sorted(actual) == sorted(expected)
+    for name, want in expected.items():
+        assert (actual[name]["type"], actual[name]["params"]) == (want["type"], want["params"]), name
