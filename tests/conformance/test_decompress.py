@@ -158,3 +158,53 @@ def test_decompress_zip_in_and_out(fixture_dir, mlpress, tmp_path):
     assert run.returncode == 0, harness.describe_run(run)
     consts, left = _consts(second)
     assert not left and consts
+
+
+# Joint chains (iOS18): coremltools' calls chained with joint_compression=True and mlpress's own
+# multi-step job doing the same steps, each decompressed by both tools.
+JOINT_FIXTURES = ["conv_ios18_fp16", "matmul_ios18_fp32"]
+
+
+def _joint_chains():
+    from test_joint import palettize, prune, quantize, steps_of, unique
+    return [
+        ("prune-palettize", steps_of(prune(0.5), palettize(4)),
+         {"constexpr_lut_to_sparse", "constexpr_sparse_to_dense"}),
+        ("prune-quantize", steps_of(prune(0.5), quantize()),
+         {"constexpr_sparse_blockwise_shift_scale", "constexpr_sparse_to_dense"}),
+        ("prune-quantize-uint4-block", steps_of(prune(0.3), quantize(
+            "uint4", "linear", "per_block", block_size=8)),
+         {"constexpr_sparse_blockwise_shift_scale", "constexpr_sparse_to_dense"}),
+        ("palettize-quantize-lut", steps_of(palettize(4), quantize(granularity="per_tensor")),
+         {"constexpr_blockwise_shift_scale", "constexpr_lut_to_dense"}),
+        ("prune-palettize-quantize-lut", steps_of(prune(0.5), palettize(4),
+                                                  quantize(granularity="per_tensor")),
+         {"constexpr_blockwise_shift_scale", "constexpr_lut_to_sparse",
+          "constexpr_sparse_to_dense"}),
+        ("quantize-palettize", steps_of(quantize(mode="linear"), unique()),
+         {"constexpr_lut_to_dense", "constexpr_blockwise_shift_scale"}),
+        ("quantize-prune", steps_of(quantize(), prune(0.5)),
+         {"constexpr_sparse_blockwise_shift_scale", "constexpr_sparse_to_dense"}),
+        ("palettize-prune", steps_of(palettize(4), prune(0.5)),
+         {"constexpr_lut_to_sparse", "constexpr_sparse_to_dense"}),
+    ]
+
+
+@pytest.mark.parametrize("fixture,chain", [
+    pytest.param(f, name, id=f"{f}-{name}") for f in JOINT_FIXTURES
+    for name, _, _ in _joint_chains()])
+@pytest.mark.parametrize("producer", ["coremltools", "mlpress"])
+def test_decompress_joint(producer, fixture, chain, fixture_dir, mlpress, tmp_path):
+    import test_joint
+    steps, op_types = next((s, t) for n, s, t in _joint_chains() if n == chain)
+    src = fixtures.fixture_path(fixture, fixture_dir)
+    compressed = tmp_path / "compressed.mlpackage"
+    if producer == "coremltools":
+        made = test_joint.reference(src, steps, compressed)
+        assert not isinstance(made, Exception), made
+    else:
+        run = test_joint.run_job(src, steps, compressed, tmp_path)
+        assert run.returncode == 0, harness.describe_run(run)
+    found = {v["type"] for k, v in parity.constexprs(compressed).items() if k != "spec_version"}
+    assert op_types <= found, f"expected the chain {sorted(op_types)}, found {sorted(found)}"
+    assert check_decompress(compressed, tmp_path) > 0
