@@ -8,6 +8,11 @@
 #include "core/compress/palettize_kernels.h"
 
 namespace mlpress::compress {
+// Hartigan stops once a whole pass lowers the cost by less than this fraction.
+constexpr double kHartiganGainStop = 1e-5;
+// Up to this many point-centre pairs, every restart gets Hartigan's refinement.
+constexpr size_t kRefineEveryRestartWork = size_t(1) << 20;
+
 namespace {
 
 // splitmix64: a fixed, portable stream (std:: distributions differ between standard libraries).
@@ -118,16 +123,19 @@ double clustering_cost(const Points& pts, const std::vector<float>& centres,
   return cost;
 }
 
-// Lloyd iterations until no label changes; a centre that loses all its points stays put.
+// Lloyd iterations until no label changes or, as scikit-learn stops, until the centres' total
+// squared shift in one step is at most `shift_tolerance`; a centre that loses all its points stays
+// put. The labels returned are always those of the returned centres.
 VectorKMeansResult lloyd(const Points& pts, std::vector<float> centres, size_t max_iterations,
-                         KernelPath path) {
+                         double shift_tolerance, KernelPath path) {
   const size_t k = centres.size() / pts.dim;
   std::vector<float> transposed;
   std::vector<uint8_t> labels(pts.n), previous;
   std::vector<double> sums(k * pts.dim), mass(k);
+  bool small_shift = false;
   for (size_t iteration = 0;; ++iteration) {
     assign(pts, centres, transposed, labels, path);
-    if ((iteration > 0 && labels == previous) || iteration == max_iterations) break;
+    if ((iteration > 0 && labels == previous) || small_shift || iteration == max_iterations) break;
     sums.assign(k * pts.dim, 0.0);
     mass.assign(k, 0.0);
     for (size_t i = 0; i < pts.n; ++i) {
@@ -135,12 +143,17 @@ VectorKMeansResult lloyd(const Points& pts, std::vector<float> centres, size_t m
       mass[labels[i]] += w;
       for (size_t t = 0; t < pts.dim; ++t) sums[labels[i] * pts.dim + t] += w * pts.at(i)[t];
     }
+    double shift = 0;
     for (size_t j = 0; j < k; ++j) {
       if (!(mass[j] > 0)) continue;
       for (size_t t = 0; t < pts.dim; ++t) {
-        centres[j * pts.dim + t] = float(sums[j * pts.dim + t] / mass[j]);
+        const float moved = float(sums[j * pts.dim + t] / mass[j]);
+        const double d = double(moved) - double(centres[j * pts.dim + t]);
+        shift += d * d;
+        centres[j * pts.dim + t] = moved;
       }
     }
+    small_shift = shift <= shift_tolerance;
     previous.swap(labels);
     labels.resize(pts.n);
   }
@@ -157,7 +170,8 @@ VectorKMeansResult lloyd(const Points& pts, std::vector<float> centres, size_t m
 // to b changes the cost by w M_b / (M_b + w) |x - c_b|^2 - w M_a / (M_a - w) |x - c_a|^2, which
 // Lloyd's nearest-centre rule ignores; with few points per cluster (large LUTs, small groups)
 // this finds clearly better optima.
-void hartigan(const Points& pts, VectorKMeansResult& r, size_t max_passes) {
+void hartigan(const Points& pts, VectorKMeansResult& r, size_t max_passes,
+              double relative_gain_stop) {
   const size_t k = r.count();
   const size_t dim = pts.dim;
   std::vector<double> centre(k * dim, 0.0), mass(k, 0.0);
@@ -179,13 +193,48 @@ void hartigan(const Points& pts, VectorKMeansResult& r, size_t max_passes) {
     }
     return s;
   };
+  // A cheap skip (triangle inequality): with s_a the distance from centre a to its nearest other
+  // centre, every other centre b is at least s_a - |x - c_a| from x, and M_b / (M_b + w) is at
+  // least that factor for the lightest cluster; when even that lower bound on the addition cost
+  // exceeds the removal cost, no move of x can pay, and the k distances are not computed.
+  std::vector<double> between(k * k, 0.0), nearest_other(k);
+  auto refresh_row = [&](size_t a) {
+    for (size_t b = 0; b < k; ++b) {
+      double s = 0;
+      for (size_t t = 0; t < dim; ++t) {
+        const double d = centre[a * dim + t] - centre[b * dim + t];
+        s += d * d;
+      }
+      between[a * k + b] = between[b * k + a] = std::sqrt(s);
+    }
+  };
+  auto refresh_bounds = [&](double& lightest) {
+    lightest = std::numeric_limits<double>::infinity();
+    for (size_t a = 0; a < k; ++a) {
+      double m = std::numeric_limits<double>::infinity();
+      for (size_t b = 0; b < k; ++b) {
+        if (b != a) m = std::min(m, between[a * k + b]);
+      }
+      nearest_other[a] = m;
+      lightest = std::min(lightest, mass[a]);
+    }
+  };
+  for (size_t a = 0; a < k; ++a) refresh_row(a);
+  double lightest = 0;
+  refresh_bounds(lightest);
+  double cost = 0;
+  for (size_t i = 0; i < pts.n; ++i) cost += pts.weight(i) * distance(i, r.labels[i]);
   for (size_t pass = 0; pass < max_passes; ++pass) {
     bool moved = false;
+    double gain = 0;
     for (size_t i = 0; i < pts.n; ++i) {
       const size_t a = r.labels[i];
       const double w = pts.weight(i);
       if (!(mass[a] > w)) continue;  // the point's cluster would become empty
-      const double removal = w * mass[a] / (mass[a] - w) * distance(i, a);
+      const double own = distance(i, a);
+      const double removal = w * mass[a] / (mass[a] - w) * own;
+      const double gap = nearest_other[a] - std::sqrt(own);
+      if (gap > 0 && w * lightest / (lightest + w) * gap * gap * (1 - 1e-9) > removal) continue;
       double best = removal * (1 - 1e-12);  // a margin so rounding cannot make moves cycle
       size_t target = a;
       for (size_t b = 0; b < k; ++b) {
@@ -197,6 +246,7 @@ void hartigan(const Points& pts, VectorKMeansResult& r, size_t max_passes) {
         }
       }
       if (target == a) continue;
+      gain += removal - best;
       for (size_t t = 0; t < dim; ++t) {
         const double x = pts.at(i)[t];
         centre[a * dim + t] += (centre[a * dim + t] - x) * w / (mass[a] - w);
@@ -206,8 +256,14 @@ void hartigan(const Points& pts, VectorKMeansResult& r, size_t max_passes) {
       mass[target] += w;
       r.labels[i] = uint8_t(target);
       moved = true;
+      refresh_row(a);
+      refresh_row(target);
+      refresh_bounds(lightest);
     }
-    if (!moved) break;
+    cost -= gain;
+    // Late passes move points one by one along what Lloyd would reach in a step; stop once a
+    // whole pass gains a negligible fraction of the cost.
+    if (!moved || !(gain > relative_gain_stop * cost)) break;
   }
   for (size_t j = 0; j < k * dim; ++j) r.centroids[j] = float(centre[j]);
 }
@@ -229,15 +285,36 @@ VectorKMeansResult kmeans_vectors(std::span<const float> points, std::span<const
   if (pts.n == 0) return best;
   best.cost = std::numeric_limits<double>::infinity();
   const size_t restarts = options.restarts ? options.restarts : 1;
+  // scikit-learn's scale: the tolerance times the mean per-coordinate variance of the points.
+  double mean_variance = 0;
+  for (size_t t = 0; t < dim; ++t) {
+    double sum = 0, sum_sq = 0;
+    for (size_t i = 0; i < pts.n; ++i) sum += pts.at(i)[t];
+    const double mean = sum / double(pts.n);
+    for (size_t i = 0; i < pts.n; ++i) {
+      const double d = pts.at(i)[t] - mean;
+      sum_sq += d * d;
+    }
+    mean_variance += sum_sq / double(pts.n) / double(dim);
+  }
+  const double shift_tolerance = options.tolerance * mean_variance;
+  // Hartigan's refinement pays most on small problems (few points per centre) and costs passes
+  // of n x k distances; on large ones only the restart with the lowest Lloyd cost is refined.
+  const bool refine_every_restart = pts.n * k <= kRefineEveryRestartWork;
+  auto refine = [&](VectorKMeansResult& run) {
+    hartigan(pts, run, options.max_iterations, kHartiganGainStop);
+    // Final labels and cost for the float centroids actually returned.
+    run = lloyd(pts, std::move(run.centroids), options.max_iterations, shift_tolerance, path);
+  };
   for (size_t r = 0; r < restarts; ++r) {
     uint64_t rng = options.seed + 0x632BE59BD9B4E019ULL * r;
-    VectorKMeansResult run = lloyd(pts, seed_centres(pts, k, rng), options.max_iterations, path);
-    hartigan(pts, run, options.max_iterations);
-    // Final labels and cost for the float centroids actually returned.
-    run = lloyd(pts, std::move(run.centroids), options.max_iterations, path);
+    VectorKMeansResult run =
+        lloyd(pts, seed_centres(pts, k, rng), options.max_iterations, shift_tolerance, path);
+    if (refine_every_restart) refine(run);
     if (run.cost < best.cost) best = std::move(run);
     if (best.cost == 0) break;  // cannot improve
   }
+  if (!refine_every_restart) refine(best);
   return best;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Weighted k-means for vector palettization (COMPRESSION.md §4.6): greedy k-means++ seeding
-// (2 + floor(ln k) candidates per centre, the best kept), then Lloyd iterations to convergence,
+// (2 + floor(ln k) candidates per centre, the best kept), then Lloyd iterations to convergence
+// (scikit-learn's centre-shift tolerance) and Hartigan single-point moves,
 // from several deterministic restarts; the clustering with the lowest weighted squared error
 // wins. Unlike coremltools, k may exceed the number of distinct vectors: seeding stops once every
 // vector sits on a centre, so fewer centroids come back.
@@ -16,6 +17,9 @@ namespace mlpress::compress {
 struct VectorKMeansOptions {
   size_t restarts = 4;
   size_t max_iterations = 300;
+  // Lloyd stops once the centres' total squared shift is at most this times the points' mean
+  // per-coordinate variance (scikit-learn's rule, with coremltools' 1e-2).
+  double tolerance = 1e-2;
   uint64_t seed = 0x6D6C7072657373ULL;  // "mlpress"
 };
 
