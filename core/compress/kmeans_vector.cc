@@ -9,7 +9,7 @@
 
 namespace mlpress::compress {
 // Hartigan stops once a whole pass lowers the cost by less than this fraction.
-constexpr double kHartiganGainStop = 1e-5;
+constexpr double kHartiganGainStop = 1e-4;
 // Up to this many point-centre pairs, every restart gets Hartigan's refinement.
 constexpr size_t kRefineEveryRestartWork = size_t(1) << 20;
 
