@@ -5,6 +5,8 @@ raises, mlpress refuses."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 import fixtures
@@ -83,3 +85,82 @@ def test_large_fp16_weight_pruned_as_in_fp32(sparsity, mlpress, tmp_path):
     assert np.array_equal(got[0].astype(np.float32), want[0])
     zeroed = int(np.sum(got[0] == 0))
     assert zeroed >= int(np.floor((weight.size - 1) * sparsity)) + 1 - 1
+
+
+# --- int8 / uint8 consts (COMPRESSION.md §2.2) --------------------------------------------------
+# Built here rather than in fixtures.py: two gather tables, one int8 and one uint8 (integer consts
+# appear from iOS17; iOS17 writes the iOS16 form of constexpr_sparse_to_dense). The int8 table
+# holds -128s (numpy's abs leaves them at -128, the smallest magnitude) and values whose squares
+# wrap in int8 (block norms NaN: nothing pruned); "narrow" holds small values whose squares do
+# not wrap. Structural modes only touch conv / linear weights, so they are asked for by name.
+
+def _int_package(path, target: str, spread: float):
+    import coremltools as ct
+    import numpy as np
+    from coremltools.converters.mil import Builder as mb
+    from coremltools.converters.mil.mil import types
+    rng = np.random.default_rng(int(spread) + len(target))
+    signed = np.clip(np.round(rng.standard_normal((64, 32)) * spread), -128, 127).astype(np.int8)
+    if spread > 20:
+        signed[0, :5] = -128
+    unsigned = np.clip(np.round(rng.standard_normal((32, 64)) * spread + 128), 0,
+                       255).astype(np.uint8)
+    opset = getattr(ct.target, target)
+
+    @mb.program(input_specs=[mb.TensorSpec(shape=(1, 8), dtype=types.int32)], opset_version=opset)
+    def prog(ids):
+        a = mb.cast(x=mb.gather(x=signed, indices=ids, axis=0, name="g8"), dtype="fp16")
+        b = mb.cast(x=mb.gather(x=unsigned, indices=ids, axis=0, name="gu8"), dtype="fp16")
+        return mb.concat(values=[a, b], axis=-1)
+
+    ct.convert(prog, convert_to="mlprogram", minimum_deployment_target=opset,
+               compute_precision=ct.precision.FLOAT16).save(str(path))
+    return path
+
+
+def _by_name(spec: dict) -> dict:
+    """The same pruner for both integer tables, named (structural modes skip other consts)."""
+    op = {"weight_threshold": 1000, **spec}
+    return {"config_type": "OpMagnitudePrunerConfig",
+            "op_name_configs": {"g8_x_0": op, "gu8_x_0": copy.deepcopy(op)}}
+
+
+# 0.0027 puts the "wide" int8 percentile between the last -128 and the first 0, where numpy's
+# int8 difference of the neighbours wraps (the threshold lands near 61: most values pruned).
+INT_CONFIGS = [(f"sparsity-{s}", _magnitude(target_sparsity=s))
+               for s in (0.0, 0.0027, 0.3, 0.5, 1.0)]
+INT_CONFIGS += [
+    ("threshold-3", {"config_type": "OpThresholdPrunerConfig",
+                     "global_config": {"threshold": 3, "minimum_sparsity_percentile": 0.01,
+                                       "weight_threshold": 1000}}),
+    ("threshold-130", {"config_type": "OpThresholdPrunerConfig",
+                       "global_config": {"threshold": 130.0, "minimum_sparsity_percentile": 0.3,
+                                         "weight_threshold": 1000}}),
+    ("threshold-default", {"config_type": "OpThresholdPrunerConfig",
+                           "global_config": {"weight_threshold": 1000}}),
+    ("block-2-dim0", _by_name({"target_sparsity": 0.5, "block_size": 2, "dim": 0})),
+    ("block-4-dim1", _by_name({"target_sparsity": 0.3, "block_size": 4, "dim": 1})),
+    ("nm-2-4-dim1", _by_name({"n_m_ratio": [2, 4], "dim": 1})),
+    ("nm-3-8-dim0", _by_name({"n_m_ratio": [3, 8], "dim": 0})),
+]
+
+
+@pytest.fixture(scope="module")
+def int_packages(tmp_path_factory):
+    root = tmp_path_factory.mktemp("int-consts")
+    return {f"{target}-{label}": _int_package(root / f"{target}-{label}.mlpackage", target, spread)
+            for target in ("iOS17", "iOS18") for label, spread in (("wide", 40.0),
+                                                                   ("narrow", 2.0))}
+
+
+@pytest.mark.parametrize("package", ["iOS17-wide", "iOS17-narrow", "iOS18-wide", "iOS18-narrow"])
+@pytest.mark.parametrize("cid,cfg", INT_CONFIGS, ids=[c for c, _ in INT_CONFIGS])
+def test_prune_int_consts_match_coremltools(package, cid, cfg, int_packages, mlpress, tmp_path):
+    src = int_packages[package]
+    ref, out = parity.run_both("prune_weights", src, src, cfg, tmp_path)
+    if out is None:
+        return
+    parity.assert_same_constexprs(ref, out)
+    expected = {k: v for k, v in parity.constexprs(ref).items() if k != "spec_version"}
+    assert expected or cid == "threshold-default", "nothing was pruned: the case tests nothing"
+    assert {v["value"].dtype.name for v in expected.values()} <= {"int8", "uint8"}
