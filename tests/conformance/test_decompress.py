@@ -208,3 +208,36 @@ def test_decompress_joint(producer, fixture, chain, fixture_dir, mlpress, tmp_pa
     found = {v["type"] for k, v in parity.constexprs(compressed).items() if k != "spec_version"}
     assert op_types <= found, f"expected the chain {sorted(op_types)}, found {sorted(found)}"
     assert check_decompress(compressed, tmp_path) > 0
+
+
+@pytest.mark.parametrize("target", ["iOS17", "iOS18"])
+@pytest.mark.parametrize("producer", ["coremltools", "mlpress"])
+def test_decompress_pruned_int_consts(producer, target, mlpress, tmp_path):
+    """int8 / uint8 consts pruned (the nonzero data stays integer) decode alike. Only the pruned
+    tables are compared: coremltools' decompress_weights reruns graph passes that rewrite this
+    program's int8 gather lowering even when nothing is compressed (its other consts differ)."""
+    import test_prune
+    src = test_prune._int_package(tmp_path / "src.mlpackage", target, 40.0)
+    cfg = test_prune._magnitude(target_sparsity=0.5)
+    compressed = tmp_path / "compressed.mlpackage"
+    if producer == "coremltools":
+        made = parity.reference("prune_weights", src, cfg, compressed)
+        assert not isinstance(made, Exception), made
+    else:
+        config_file = tmp_path / "config.yaml"
+        config_file.write_text(yaml.safe_dump(cfg))
+        run = harness.run_mlpress("compress", src, compressed, "--config", config_file)
+        assert run.returncode == 0, harness.describe_run(run)
+    pruned = sorted(k for k in parity.constexprs(compressed) if k != "spec_version")
+    assert len(pruned) == 2, pruned  # both tables
+    ref_out, ours_out = tmp_path / "ref-d.mlpackage", tmp_path / "ours-d.mlpackage"
+    parity.decompressed(compressed, ref_out)
+    run = harness.run_mlpress("decompress", compressed, ours_out)
+    assert run.returncode == 0, harness.describe_run(run)
+    (ref, ref_left), (ours, ours_left) = _consts(ref_out), _consts(ours_out)
+    assert not ref_left and not ours_left
+    for name in pruned:
+        var, dtype, shape, value = ref[name]
+        assert dtype in ("int8", "uint8"), (name, dtype)
+        assert ours[name][:3] == (var, dtype, shape), name
+        assert _same_value(ours[name][3], value), f"{name}: values differ"
