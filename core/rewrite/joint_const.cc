@@ -10,6 +10,7 @@
 #include "core/compress/palettize.h"
 #include "core/compress/palettize_int_codes.h"
 #include "core/compress/prune.h"
+#include "core/compress/prune_int.h"
 #include "core/io/error.h"
 #include "core/mil/dtype.h"
 #include "core/mil/op_access.h"
@@ -190,6 +191,17 @@ JointPlan plan_joint(const spec::Operation& head, config::Api api, const config:
       break;
     }
     case config::Api::prune_weights: {
+      const auto* magnitude = std::get_if<config::OpMagnitudePrunerConfig>(&config);
+      const bool structural = magnitude && (magnitude->block_size || magnitude->n_m_ratio);
+      if (structural && (facts.chain == Chain::kQuantized || facts.chain == Chain::kPalettized ||
+                         facts.chain == Chain::kPalettizedScaledLut)) {
+        // coremltools checks a structural pruner's target with a const-only assertion, so it
+        // fails on every quantized or palettized weight it would prune jointly.
+        throw Error(where +
+                    ": block or n:m pruning of a quantized or palettized weight is not supported "
+                    "(coremltools fails on it with joint_compression); prune with target_sparsity "
+                    "or a threshold, or prune before quantizing or palettizing");
+      }
       if (facts.chain == Chain::kQuantized) {
         plan.kind = JointKind::kQuantizedThenPruned;
       } else if (facts.chain == Chain::kPalettizedScaledLut) {
@@ -208,6 +220,18 @@ JointPlan plan_joint(const spec::Operation& head, config::Api api, const config:
         plan.reason = not_again(facts.chain, "prune");
       }
       break;
+    }
+  }
+  // The joint kernels take float weights, except pruning: an int8/uint8 const pruned or
+  // palettized earlier decodes to integers (coremltools recompresses those with numpy's integer
+  // arithmetic); mlpress prunes a palettized one and leaves the others as they are.
+  if (plan.kind && *plan.kind != JointKind::kPalettizedThenPruned && head.outputs_size() > 0) {
+    const int dtype = head.outputs(0).type().tensortype().datatype();
+    if (dtype == spec::INT8 || dtype == spec::UINT8) {
+      plan.kind.reset();
+      plan.reason =
+          "an " + mil::dtype_name(dtype) + " weight already " + chain_words(facts.chain) +
+          "; mlpress does not compress integer weights jointly yet, so it is left as it is";
     }
   }
   // coremltools only compresses a payload of at least 10 elements (smaller ones it keeps
@@ -709,6 +733,44 @@ std::variant<compress::PruneResult, compress::PruneSkip> prune_view(
       view, {magnitude.target_sparsity, magnitude.block_size, magnitude.n_m_ratio, magnitude.dim});
 }
 
+// What the chain keeps of a pruned decoded weight.
+struct PrunedMask {
+  std::vector<uint8_t> mask;  // one 0/1 byte per element
+  uint64_t nonzero_count = 0;
+  compress::ErrorMetrics error;
+};
+
+// The decoded weight pruned: float weights by the float pruners, an int8/uint8 palettized
+// weight (an integer LUT) by prune_int's integer semantics, as coremltools prunes its values.
+std::variant<PrunedMask, compress::PruneSkip> prune_decoded(const DenseTensor& decoded,
+                                                            const config::OpConfig& config) {
+  if (decoded.type == ElemType::kInt8 || decoded.type == ElemType::kUint8) {
+    const auto bytes =
+        std::span(reinterpret_cast<const uint8_t*>(decoded.data.data()), decoded.data.size());
+    const bool is_signed = decoded.type == ElemType::kInt8;
+    std::variant<compress::IntPruneResult, compress::PruneSkip> r;
+    if (const auto* threshold = std::get_if<config::OpThresholdPrunerConfig>(&config)) {
+      r = compress::prune_threshold_int(
+          bytes, is_signed, decoded.dims,
+          {threshold->threshold, threshold->minimum_sparsity_percentile});
+    } else {
+      const auto& magnitude = std::get<config::OpMagnitudePrunerConfig>(config);
+      r = compress::prune_magnitude_int(
+          bytes, is_signed, decoded.dims,
+          {magnitude.target_sparsity, magnitude.block_size, magnitude.n_m_ratio, magnitude.dim});
+    }
+    if (auto* skip = std::get_if<compress::PruneSkip>(&r)) return *skip;
+    auto& result = std::get<compress::IntPruneResult>(r);
+    return PrunedMask{std::move(result.mask), result.nonzero_count, result.error};
+  }
+  std::vector<uint16_t> fp16;
+  std::vector<float> fp32;
+  auto r = prune_view(float_view(decoded, fp16, fp32), config);
+  if (auto* skip = std::get_if<compress::PruneSkip>(&r)) return *skip;
+  auto& result = std::get<compress::PruneResult>(r);
+  return PrunedMask{std::move(result.mask), result.nonzero_count, result.error};
+}
+
 std::optional<Replacement> compressed_then_pruned(std::vector<spec::Operation>& chain,
                                                   const spec::Operation& head,
                                                   const config::OpConfig& config,
@@ -735,16 +797,13 @@ std::optional<Replacement> compressed_then_pruned(std::vector<spec::Operation>& 
     }
     decoded = compress::lut_to_dense(read_param(head, "indices", context), lut, std::nullopt);
   }
-  std::vector<uint16_t> fp16;
-  std::vector<float> fp32;
-  const compress::TensorView view = float_view(decoded, fp16, fp32);
-  auto pruned = prune_view(view, config);
+  auto pruned = prune_decoded(decoded, config);
   if (auto* skip = std::get_if<compress::PruneSkip>(&pruned)) {
     if (compress::is_hard_error(skip->reason)) throw Error(context.where + ": " + skip->message);
     outcome.reason = skip->message;
     return std::nullopt;
   }
-  const auto& result = std::get<compress::PruneResult>(pruned);
+  const auto& result = std::get<PrunedMask>(pruned);
   const DenseTensor payload = read_param(head, quantized ? "data" : "indices", context);
   const int payload_dtype =
       mil::param_value(head, quantized ? "data" : "indices")->type().tensortype().datatype();

@@ -211,6 +211,11 @@ REFUSED = [
     # coremltools crashes (IndexError); mlpress refuses.
     ("matmul_ios18_fp32", steps_of(palettize(2, "kmeans", cluster_dim=2), prune(0.5)),
      "vector-palettized"),
+    # coremltools fails (AssertionError: a structural pruner's target must be a const); here on
+    # conv weights (other weights mlpress skips for structural pruning before looking further).
+    ("conv_ios18_fp16", steps_of(quantize(), _cfg("OpMagnitudePrunerConfig", n_m_ratio=[2, 4])),
+     "block or n:m"),
+    ("conv_ios18_fp16", steps_of(palettize(4), prune(0.5, block_size=2)), "block or n:m"),
 ]
 
 

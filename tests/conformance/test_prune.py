@@ -10,6 +10,7 @@ import copy
 import pytest
 
 import fixtures
+import harness
 import parity
 
 FIXTURES = ["conv_ios16_fp16", "conv_ios18_fp16", "linear_ios17_fp32", "matmul_ios18_fp32",
@@ -164,3 +165,46 @@ def test_prune_int_consts_match_coremltools(package, cid, cfg, int_packages, mlp
     expected = {k: v for k, v in parity.constexprs(ref).items() if k != "spec_version"}
     assert expected or cid == "threshold-default", "nothing was pruned: the case tests nothing"
     assert {v["value"].dtype.name for v in expected.values()} <= {"int8", "uint8"}
+
+
+@pytest.mark.parametrize("cid,prune_cfg", [pytest.param(c, p, id=c) for c, p in [
+    ("sparsity-0.5", _magnitude(target_sparsity=0.5)),
+    ("sparsity-0.0027", _magnitude(target_sparsity=0.0027)),
+    ("threshold-3", INT_CONFIGS[5][1]),
+]])
+def test_palettized_int_consts_then_pruned_jointly(cid, prune_cfg, int_packages, mlpress,
+                                                   tmp_path):
+    """iOS18 joint: int8/uint8 tables palettized (mode unique: an integer LUT), then pruned by
+    their decoded integers, with coremltools' integer semantics."""
+    import test_joint
+    assert INT_CONFIGS[5][0] == "threshold-3"
+    steps = test_joint.steps_of(test_joint.unique(), prune_cfg)
+    src = int_packages["iOS18-wide"]
+    ref = test_joint.reference(src, steps, tmp_path / "ref.mlpackage")
+    assert not isinstance(ref, Exception), ref
+    out = tmp_path / "out.mlpackage"
+    run = test_joint.run_job(src, steps, out, tmp_path)
+    assert run.returncode == 0, harness.describe_run(run)
+    test_joint.same_structure(ref, out)
+    expected = {k: v for k, v in parity.constexprs(ref).items()
+                if k != "spec_version" and v["type"] == "constexpr_sparse_to_dense"}
+    actual = parity.constexprs(out)
+    assert expected, "coremltools pruned nothing: the case tests nothing"
+    for name, want in expected.items():
+        assert want["value"].dtype.name in ("int8", "uint8"), name
+        assert actual[name]["value"].dtype == want["value"].dtype, name
+        assert (actual[name]["value"] == want["value"]).all(), f"{name}: values differ"
+
+
+def test_pruned_int_consts_not_palettized_jointly(int_packages, mlpress, tmp_path):
+    """Known gap: coremltools palettizes a pruned int8/uint8 table jointly; mlpress leaves it
+    pruned, with the reason in the report (docs/status.md #5)."""
+    import json
+    import test_joint
+    steps = test_joint.steps_of(_magnitude(target_sparsity=0.5), test_joint.unique())
+    out = tmp_path / "out.mlpackage"
+    run = test_joint.run_job(int_packages["iOS18-wide"], steps, out, tmp_path)
+    assert run.returncode == 0, harness.describe_run(run)
+    reasons = [w["reason"] for w in json.loads(run.stdout)["weights"]
+               if w["step"] == 2 and not w["compressed"]]
+    assert len([r for r in reasons if "integer weights jointly" in r]) == 2, reasons
