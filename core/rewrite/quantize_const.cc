@@ -7,50 +7,13 @@
 #include "core/io/error.h"
 #include "core/mil/dtype.h"
 #include "core/rewrite/const_tensor.h"
+#include "core/rewrite/linear_quant_spec.h"
 #include "core/rewrite/quantized_op.h"
 
 namespace mlpress::rewrite {
 namespace spec = CoreML::Specification::MILSpec;
 
 namespace {
-
-compress::QuantDtype quant_dtype(const std::string& dtype) {
-  if (dtype == "int8") return compress::QuantDtype::kInt8;
-  if (dtype == "uint8") return compress::QuantDtype::kUint8;
-  if (dtype == "int4") return compress::QuantDtype::kInt4;
-  return compress::QuantDtype::kUint4;
-}
-
-compress::GranularityRequest granularity_request(const config::OpLinearQuantizerConfig& config) {
-  compress::GranularityRequest request;
-  switch (config.granularity) {
-    case config::Granularity::per_tensor:
-      request.granularity = compress::QuantGranularity::kPerTensor;
-      break;
-    case config::Granularity::per_block:
-      request.granularity = compress::QuantGranularity::kPerBlock;
-      break;
-    default:
-      request.granularity = compress::QuantGranularity::kPerChannel;
-      break;
-  }
-  if (const auto* size = std::get_if<int64_t>(&config.block_size)) {
-    request.block_size = static_cast<uint64_t>(*size);
-  } else {
-    const auto& sizes = std::get<std::vector<int64_t>>(config.block_size);
-    request.block_size_per_axis = std::vector<uint64_t>(sizes.begin(), sizes.end());
-  }
-  return request;
-}
-
-compress::ChannelAxes compress_axes(const config::ChannelAxes& axes, size_t rank) {
-  auto normalise = [rank](std::optional<int> axis) -> std::optional<size_t> {
-    if (!axis) return std::nullopt;
-    const int a = *axis < 0 ? *axis + static_cast<int>(rank) : *axis;
-    return static_cast<size_t>(a);
-  };
-  return {normalise(axes.output), normalise(axes.input)};
-}
 
 // int8/uint8 consts: coremltools skips 0/1 masks and refuses everything else (§2.2).
 bool integer_const_is_mask(std::span<const std::byte> bytes, int dtype) {
@@ -101,18 +64,13 @@ std::optional<Replacement> quantize_const(const spec::Operation& const_op,
   }
   const compress::TensorView& view = *weight.view;
 
-  auto blocks = compress::infer_block_sizes(shape.dims, granularity_request(config),
-                                            compress_axes(axes, shape.dims.size()));
-  if (auto* skip = std::get_if<compress::QuantSkip>(&blocks)) {
+  const auto spec_or_skip = linear_quant_spec(config, axes, shape.dims);
+  if (const auto* skip = std::get_if<compress::QuantSkip>(&spec_or_skip)) {
     if (compress::is_hard_error(skip->reason)) throw Error(context.where + ": " + skip->message);
     outcome.reason = skip->message;
     return std::nullopt;
   }
-  compress::LinearQuantSpec quant_spec;
-  quant_spec.mode = config.mode == "LINEAR" ? compress::QuantMode::kLinear
-                                            : compress::QuantMode::kLinearSymmetric;
-  quant_spec.dtype = quant_dtype(config.dtype);
-  quant_spec.block_sizes = std::get<std::vector<uint64_t>>(blocks);
+  const auto& quant_spec = std::get<compress::LinearQuantSpec>(spec_or_skip);
   auto quantized = compress::quantize_linear(view, quant_spec);
   if (auto* skip = std::get_if<compress::QuantSkip>(&quantized)) {
     if (compress::is_hard_error(skip->reason)) throw Error(context.where + ": " + skip->message);
