@@ -416,6 +416,14 @@ uint64_t chain_bytes(const Replacement& ops) {
   return total;
 }
 
+// A joint chain is reported by its whole size (carried masks, scales and LUTs included) and by
+// the op that holds its new payload, which is not always the chain's last op.
+void record_chain(WeightOutcome& outcome, const Replacement& ops, const std::string& op_type,
+                  const compress::ErrorMetrics& metrics) {
+  record_compressed(outcome, ops, chain_bytes(ops), metrics);
+  outcome.op_type = op_type;
+}
+
 // ---- prune -> palettize ----------------------------------------------------------------------
 
 std::optional<Replacement> pruned_then_palettized(const spec::Operation& head,
@@ -468,10 +476,8 @@ std::optional<Replacement> pruned_then_palettized(const spec::Operation& head,
   Replacement ops;
   ops.push_back(std::move(lut_op));
   ops.push_back(sparse_to_dense_of(name_stem, name, dtype, dense.dims));
-  record_compressed(outcome, ops, payloads.stored_bytes(),
-                    compress::compute_error_metrics(view, decoded));
-  outcome.stored_bytes = chain_bytes(ops);
-  outcome.op_type = "constexpr_lut_to_sparse";
+  record_chain(outcome, ops, "constexpr_lut_to_sparse",
+               compress::compute_error_metrics(view, decoded));
   return ops;
 }
 
@@ -599,10 +605,8 @@ std::optional<Replacement> quantized_then_palettized(const spec::Operation& head
   std::vector<uint16_t> fp16;
   std::vector<float> fp32;
   const compress::TensorView before = float_view(decoded_before, fp16, fp32);
-  record_compressed(outcome, ops, payloads.stored_bytes(),
-                    compress::compute_error_metrics(before, floats_of(decoded_after)));
-  outcome.stored_bytes = chain_bytes(ops);
-  outcome.op_type = "constexpr_lut_to_dense";
+  record_chain(outcome, ops, "constexpr_lut_to_dense",
+               compress::compute_error_metrics(before, floats_of(decoded_after)));
   return ops;
 }
 
@@ -647,10 +651,8 @@ std::optional<Replacement> lut_quantized(std::vector<spec::Operation>& chain,
   bind_input(new_lut_op, "lut", name);
   ops.push_back(kept(std::move(new_lut_op), context));
   if (sparse) ops.push_back(kept(head, context));
-  record_compressed(outcome, ops, payloads.stored_bytes(),
-                    compress::compute_error_metrics(view, compress::dequantize_linear(result)));
-  outcome.stored_bytes = chain_bytes(ops);
-  outcome.op_type = "constexpr_blockwise_shift_scale";
+  record_chain(outcome, ops, "constexpr_blockwise_shift_scale",
+               compress::compute_error_metrics(view, compress::dequantize_linear(result)));
   return ops;
 }
 
@@ -713,10 +715,8 @@ std::optional<Replacement> pruned_then_quantized(const spec::Operation& head,
   Replacement ops;
   ops.push_back(std::move(op));
   ops.push_back(std::move(dense_op));
-  record_compressed(outcome, ops, payloads.stored_bytes(),
-                    compress::compute_error_metrics(view, decoded));
-  outcome.stored_bytes = chain_bytes(ops);
-  outcome.op_type = "constexpr_sparse_blockwise_shift_scale";
+  record_chain(outcome, ops, "constexpr_sparse_blockwise_shift_scale",
+               compress::compute_error_metrics(view, decoded));
   return ops;
 }
 
@@ -836,9 +836,7 @@ std::optional<Replacement> compressed_then_pruned(std::vector<spec::Operation>& 
   ops.push_back(std::move(op));
   ops.push_back(sparse_to_dense_of(context.unique_name(mil::op_name(head) + "_sparsified"), name,
                                    dtype, decoded.dims));
-  record_compressed(outcome, ops, payloads.stored_bytes(), result.error);
-  outcome.stored_bytes = chain_bytes(ops);
-  outcome.op_type = type;
+  record_chain(outcome, ops, type, result.error);
   return ops;
 }
 
