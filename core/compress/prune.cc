@@ -6,6 +6,7 @@
 
 #include "core/compress/fp16_convert.h"
 #include "core/compress/prune_kernels.h"
+#include "core/compress/prune_nm_groups.h"
 #include "core/compress/prune_select.h"
 
 namespace mlpress::compress {
@@ -277,41 +278,11 @@ Result prune_block(const TensorView& w, double sparsity, size_t block, size_t di
 }
 
 Result prune_n_m(const TensorView& w, size_t n, size_t m, size_t dim, KernelPath path) {
-  const auto& shape = w.shape();
-  const size_t channels = size_t(shape[dim]);
-  if (double(m) > double(channels) / 2) {
-    return skip(PruneSkipReason::kGroupTooLarge,
-                "m > channel / 2 is not applicable for n:m pruning. Got m = " + std::to_string(m) +
-                    ", channel = " + std::to_string(channels) + ".");
-  }
-  size_t kernel = 1;
-  for (size_t d = 2; d < shape.size(); ++d) kernel *= size_t(shape[d]);
-  const size_t cin = size_t(shape[1]);
-  const size_t others = size_t(shape[1 - dim]);
-  // Element (cout, cin, k) sits at (cout * Cin + cin) * K + k.
-  const size_t stride = dim == 1 ? kernel : cin * kernel;
-  const size_t other_stride = dim == 1 ? cin * kernel : kernel;
-
   Dense dense(w);
-  // (key, position in group): padded positions have key 0, so they count as the smallest;
-  // equal keys go by position, i.e. a stable argsort.
-  std::vector<std::pair<uint32_t, size_t>> group(m);
-  for (size_t o = 0; o < others; ++o) {
-    for (size_t k = 0; k < kernel; ++k) {
-      const size_t base = o * other_stride + k;
-      for (size_t c0 = 0; c0 < channels; c0 += m) {
-        for (size_t p = 0; p < m; ++p) {
-          const size_t c = c0 + p;
-          group[p] = {c < channels ? abs_key(w, base + c * stride) : 0u, p};
-        }
-        if (n < m) std::nth_element(group.begin(), group.begin() + ptrdiff_t(n), group.end());
-        for (size_t j = 0; j < n; ++j) {
-          const size_t c = c0 + group[j].second;
-          if (c < channels) dense.multiply_by_zero(base + c * stride);
-        }
-      }
-    }
-  }
+  auto skipped = zero_n_smallest_of_m<uint32_t>(
+      w.shape(), n, m, dim, [&](size_t i) { return abs_key(w, i); },
+      [&](size_t i) { dense.multiply_by_zero(i); });
+  if (skipped) return *skipped;
   return finish(w, std::move(dense), path);
 }
 

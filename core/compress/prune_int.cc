@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "core/compress/prune_nm_groups.h"
 #include "core/compress/tensor_view.h"
 
 namespace mlpress::compress {
@@ -120,37 +121,11 @@ std::vector<double> block_norms(std::span<const uint8_t> bytes, bool is_signed,
 
 Result prune_n_m(std::span<const uint8_t> bytes, bool is_signed, const std::vector<uint64_t>& shape,
                  size_t n, size_t m, size_t dim) {
-  const size_t channels = size_t(shape[dim]);
-  if (double(m) > double(channels) / 2) {
-    return skip(PruneSkipReason::kGroupTooLarge,
-                "m > channel / 2 is not applicable for n:m pruning. Got m = " + std::to_string(m) +
-                    ", channel = " + std::to_string(channels) + ".");
-  }
-  size_t kernel = 1;
-  for (size_t d = 2; d < shape.size(); ++d) kernel *= size_t(shape[d]);
-  const size_t cin = size_t(shape[1]);
-  const size_t others = size_t(shape[1 - dim]);
-  const size_t stride = dim == 1 ? kernel : cin * kernel;
-  const size_t other_stride = dim == 1 ? cin * kernel : kernel;
   std::vector<int> dense = values(bytes, is_signed);
-  // (magnitude, position in group): padding has magnitude 0; equal magnitudes by position.
-  std::vector<std::pair<int, size_t>> group(m);
-  for (size_t o = 0; o < others; ++o) {
-    for (size_t k = 0; k < kernel; ++k) {
-      const size_t base = o * other_stride + k;
-      for (size_t c0 = 0; c0 < channels; c0 += m) {
-        for (size_t p = 0; p < m; ++p) {
-          const size_t c = c0 + p;
-          group[p] = {c < channels ? wrapped_abs(dense[base + c * stride], is_signed) : 0, p};
-        }
-        std::sort(group.begin(), group.end());
-        for (size_t j = 0; j < n; ++j) {
-          const size_t c = c0 + group[j].second;
-          if (c < channels) dense[base + c * stride] = 0;
-        }
-      }
-    }
-  }
+  auto skipped = zero_n_smallest_of_m<int>(
+      shape, n, m, dim, [&](size_t i) { return wrapped_abs(dense[i], is_signed); },
+      [&](size_t i) { dense[i] = 0; });
+  if (skipped) return *skipped;
   return finish(bytes, is_signed, shape, dense);
 }
 
