@@ -16,6 +16,7 @@
 #include "core/rewrite/report_json.h"
 #include "core/rewrite/rewrite.h"
 #include "core/rewrite/step_from_text.h"
+#include "wasm/js_errors.h"
 
 // The EM_JS bodies are JavaScript: clang-format would split operators such as !==.
 // clang-format off
@@ -49,29 +50,7 @@ EM_JS(int, mlpress_call_progress,
 
 namespace {
 
-// Holds the message of the last failure while the JS error is thrown: the JS exception
-// unwinds the wasm frames between here and JS without running their destructors, so nothing
-// that owns memory may be alive in them at that moment.
-std::string& last_error() {
-  static std::string message;
-  return message;
-}
-
-// Runs `fn`; turns any C++ exception into a JS Error. The C++ exception is fully handled (its
-// catch block left) before the JS error is thrown, so the C++ runtime's exception state and
-// the core's frames are cleaned up normally.
-template <class Fn>
-auto guarded(Fn&& fn) -> decltype(fn()) {
-  try {
-    return std::forward<Fn>(fn)();
-  } catch (const std::exception& e) {
-    last_error() = e.what();
-  } catch (...) {
-    last_error() = "mlpress: unknown error";
-  }
-  mlpress_throw_js_error(last_error().c_str());
-  __builtin_unreachable();
-}
+using mlpress::wasm::guarded;
 
 // The JSON report of `mlpress inspect` for the package at `path` (a path in the module's FS),
 // compact; with `indent` >= 0, indented like `mlpress inspect --json` (which adds a newline).

@@ -29,36 +29,13 @@
 #include "core/plan/planner.h"
 #include "core/plan/sensitivity.h"
 #include "core/plan/sensitivity_json.h"
-
-// Defined with EM_JS in bindings.cc (same import names, so the same JavaScript functions).
-extern "C" {
-void mlpress_throw_js_error(const char* message) EM_IMPORT(mlpress_throw_js_error);
-int mlpress_call_progress(emscripten::EM_VAL fn, double done, double total, const char* weight)
-    EM_IMPORT(mlpress_call_progress);
-}
+#include "wasm/js_errors.h"
 
 namespace {
 
 namespace plan = mlpress::plan;
 
-// See bindings.cc: the message outlives the frames the JS exception unwinds.
-std::string& last_plan_error() {
-  static std::string message;
-  return message;
-}
-
-template <class Fn>
-auto guarded(Fn&& fn) -> decltype(fn()) {
-  try {
-    return std::forward<Fn>(fn)();
-  } catch (const std::exception& e) {
-    last_plan_error() = e.what();
-  } catch (...) {
-    last_plan_error() = "mlpress: unknown error";
-  }
-  mlpress_throw_js_error(last_plan_error().c_str());
-  __builtin_unreachable();
-}
+using mlpress::wasm::guarded;
 
 // The analyses of this session, by package path in the module's FS.
 std::map<std::string, plan::SensitivityReport>& analyses() {
