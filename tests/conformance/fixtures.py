@@ -52,7 +52,7 @@ class Fixture:
 
     name: str
     make: Callable[["Fixture", Path], None]
-    target: str  # "iOS15" .. "iOS18"
+    target: str  # "iOS15" .. "iOS18", "iOS26"
     precision: str  # "fp16" or "fp32": the dtype of the float weights
     expect_ops: tuple[str, ...] = ()  # op types the built program must contain
 
@@ -477,6 +477,10 @@ FIXTURES: tuple[Fixture, ...] = (
             ("constexpr_lut_to_dense",)),
     Fixture("sparse_palettized_ios18", compressed(prog_linear, prune_then_palettize), "iOS18",
             "fp16", ("constexpr_lut_to_sparse",)),
+    # CoreML9 (spec 10): the iOS18 ops, but coremltools writes per-channel scale and quantized
+    # LUTs in the other order (FORMAT.md §6.10).
+    Fixture("conv_ios26_fp16", converted(prog_conv), "iOS26", "fp16", ("conv",)),
+    Fixture("matmul_ios26_fp32", converted(prog_matmul), "iOS26", "fp32", ("matmul",)),
 )
 
 

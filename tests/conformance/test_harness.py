@@ -26,7 +26,7 @@ from oracle import ct
 
 WEIGHTS = Path("Data/com.apple.CoreML/weights")
 MODEL_FILE = Path("Data/com.apple.CoreML/model.mlmodel")
-SPEC_VERSION = {"iOS15": 6, "iOS16": 7, "iOS17": 8, "iOS18": 9}
+SPEC_VERSION = {"iOS15": 6, "iOS16": 7, "iOS17": 8, "iOS18": 9, "iOS26": 10}
 
 
 def coremltools_resave(src: Path, dest: Path) -> Path:
