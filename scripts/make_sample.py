@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Builds the bundled sample model, sample/sample.mlpackage.zip.
+"""Builds the bundled sample models, sample/sample.mlpackage.zip and sample/transformer.mlpackage.zip.
 
-A tiny image classifier (random weights, fixed seed) converted by coremltools the way a
-trained model is: ML Program, iOS16 (specification 7), fp16 weights, fp32 inputs and outputs.
-It is small enough to ship in the repository (< 1 MB) yet holds weights above coremltools'
-2048-element threshold, so every compression mode has something to compress.
+`--model cnn` (the default): a tiny image classifier (random weights, fixed seed) converted by
+coremltools the way a trained model is: ML Program, iOS16 (specification 7), fp16 weights, fp32
+inputs and outputs. `--model transformer`: a tiny transformer-like language model for iOS18
+(specification 9): a token embedding (gather), one attention block and one MLP block with layer
+norms, and a linear head; the presets that need iOS18 (int4 per-block, joint compression) run
+on it. Both are small enough to ship in the repository (< 1 MB) yet hold weights above
+coremltools' 2048-element threshold, so every compression mode has something to compress.
 
     pip install -r tests/conformance/requirements.txt
-    python3 scripts/make_sample.py            # writes sample/sample.mlpackage.zip
+    python3 scripts/make_sample.py                      # writes sample/sample.mlpackage.zip
+    python3 scripts/make_sample.py --model transformer  # writes sample/transformer.mlpackage.zip
 
 Re-running gives the same weights, program, model.mlmodel bytes and zip layout. Manifest.json
 is not byte-stable: coremltools gives its items fresh random UUIDs on every save, so the zip
@@ -27,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = REPO_ROOT / "sample" / "sample.mlpackage.zip"
+DEFAULT_OUT = {"cnn": REPO_ROOT / "sample" / "sample.mlpackage.zip",
+               "transformer": REPO_ROOT / "sample" / "transformer.mlpackage.zip"}
 SEED = 20250601
 LABELS = ["airplane", "automobile", "bird", "cat", "deer",
           "dog", "frog", "horse", "ship", "truck"]
@@ -92,6 +97,71 @@ def convert(ct, mb):
     return model
 
 
+VOCAB, CONTEXT, WIDTH, HIDDEN = 256, 16, 64, 128
+TRANSFORMER_SEED = 20251127
+
+
+def build_transformer_program(mb, types, target):
+    """Token embedding (gather) -> pre-norm attention block -> pre-norm MLP block -> layer norm
+    -> linear head to vocabulary logits. One head of width 64; the linear weights are
+    [out, in] with `in` a multiple of 32, so int4 per-block 32 applies to every one."""
+    rng = np.random.default_rng(TRANSFORMER_SEED)
+    emb = (rng.standard_normal((VOCAB, WIDTH)) * 0.02).astype(np.float16).astype(np.float32)
+    w = {
+        "q_proj": fp16_weights(rng, (WIDTH, WIDTH), WIDTH),
+        "k_proj": fp16_weights(rng, (WIDTH, WIDTH), WIDTH),
+        "v_proj": fp16_weights(rng, (WIDTH, WIDTH), WIDTH),
+        "o_proj": fp16_weights(rng, (WIDTH, WIDTH), WIDTH),
+        "up_proj": fp16_weights(rng, (HIDDEN, WIDTH), WIDTH),
+        "down_proj": fp16_weights(rng, (WIDTH, HIDDEN), HIDDEN),
+        "lm_head": fp16_weights(rng, (VOCAB, WIDTH), WIDTH),
+    }
+    norms = {name: (1.0 + 0.1 * rng.standard_normal(WIDTH)).astype(np.float16).astype(np.float32)
+             for name in ("ln1", "ln2", "ln_f")}
+
+    def linear(x, name):
+        return mb.linear(x=x, weight=w[name], name=name)
+
+    def norm(x, name):
+        return mb.layer_norm(x=x, axes=[-1], gamma=norms[name], beta=np.zeros(WIDTH, np.float32),
+                             epsilon=1e-5, name=name)
+
+    @mb.program(input_specs=[mb.TensorSpec(shape=(1, CONTEXT), dtype=types.int32)],
+                opset_version=target)
+    def prog(input_ids):
+        x = mb.gather(x=emb, indices=input_ids, axis=0, name="embed_tokens")
+        h = norm(x, "ln1")
+        q, k, v = linear(h, "q_proj"), linear(h, "k_proj"), linear(h, "v_proj")
+        scores = mb.matmul(x=q, y=k, transpose_y=True, name="scores")
+        scores = mb.mul(x=scores, y=np.float32(1.0 / np.sqrt(WIDTH)), name="scaled_scores")
+        attention = mb.softmax(x=scores, axis=-1, name="attention")
+        context = mb.matmul(x=attention, y=v, name="context")
+        x = mb.add(x=x, y=linear(context, "o_proj"), name="residual1")
+        h = mb.gelu(x=linear(norm(x, "ln2"), "up_proj"), name="gelu")
+        x = mb.add(x=x, y=linear(h, "down_proj"), name="residual2")
+        return mb.linear(x=norm(x, "ln_f"), weight=w["lm_head"], name="logits")
+
+    return prog
+
+
+def convert_transformer(ct, mb, types):
+    """iOS18 target (specification 9, opset CoreML8), fp16 compute precision."""
+    model = ct.convert(
+        build_transformer_program(mb, types, ct.target.iOS18),
+        convert_to="mlprogram",
+        minimum_deployment_target=ct.target.iOS18,
+        compute_precision=ct.precision.FLOAT16,
+    )
+    model.user_defined_metadata.pop("com.github.apple.coremltools.conversion_date", None)
+    model.author = "mlpress"
+    model.license = "Public domain (random weights, generated by scripts/make_sample.py)"
+    model.short_description = ("Tiny transformer-like language model with random weights (iOS18): "
+                               "a sample input for mlpress, not a trained model.")
+    model.version = "1.0"
+    model.input_description["input_ids"] = f"token ids, 1x{CONTEXT}, each in [0, {VOCAB})"
+    return model
+
+
 def canonicalize_spec(package: Path) -> None:
     """Re-serializes model.mlmodel with map entries sorted.
 
@@ -132,23 +202,28 @@ def zip_package(package: Path, out: Path) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="zip to write; its name minus .zip is the top folder")
+    parser.add_argument("--model", choices=sorted(DEFAULT_OUT), default="cnn",
+                        help="which sample: the iOS16 CNN (default) or the iOS18 transformer")
+    parser.add_argument("--out", type=Path,
+                        help="zip to write; its name minus .zip is the top folder "
+                             "(default sample/sample.mlpackage.zip or sample/transformer.mlpackage.zip)")
     args = parser.parse_args(argv)
-    if not args.out.name.endswith(".mlpackage.zip"):
+    out = args.out or DEFAULT_OUT[args.model]
+    if not out.name.endswith(".mlpackage.zip"):
         parser.error("--out must end in .mlpackage.zip")
 
     with contextlib.redirect_stderr(io.StringIO()):  # coremltools' missing-runtime noise
         import coremltools as ct
         from coremltools.converters.mil import Builder as mb
-    model = convert(ct, mb)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+        from coremltools.converters.mil.mil import types
+    model = convert(ct, mb) if args.model == "cnn" else convert_transformer(ct, mb, types)
+    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        package = Path(tmp) / "sample.mlpackage"
+        package = Path(tmp) / out.name.removesuffix(".zip")
         model.save(str(package))
         canonicalize_spec(package)
-        zip_package(package, args.out)
-    print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
+        zip_package(package, out)
+    print(f"wrote {out} ({out.stat().st_size} bytes)")
     return 0
 
 
