@@ -279,8 +279,9 @@ Result prune_block(const TensorView& w, double sparsity, size_t block, size_t di
 
 Result prune_n_m(const TensorView& w, size_t n, size_t m, size_t dim, KernelPath path) {
   Dense dense(w);
+  const NmTieOrder ties = is_fp16(w) ? NmTieOrder::kByPosition : NmTieOrder::kNumpyAvx2Float32;
   auto skipped = zero_n_smallest_of_m<uint32_t>(
-      w.shape(), n, m, dim, [&](size_t i) { return abs_key(w, i); },
+      w.shape(), n, m, dim, ties, [&](size_t i) { return abs_key(w, i); },
       [&](size_t i) { dense.multiply_by_zero(i); });
   if (skipped) return *skipped;
   return finish(w, std::move(dense), path);

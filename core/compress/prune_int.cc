@@ -123,8 +123,8 @@ Result prune_n_m(std::span<const uint8_t> bytes, bool is_signed, const std::vect
                  size_t n, size_t m, size_t dim) {
   std::vector<int> dense = values(bytes, is_signed);
   auto skipped = zero_n_smallest_of_m<int>(
-      shape, n, m, dim, [&](size_t i) { return wrapped_abs(dense[i], is_signed); },
-      [&](size_t i) { dense[i] = 0; });
+      shape, n, m, dim, NmTieOrder::kByPosition,
+      [&](size_t i) { return wrapped_abs(dense[i], is_signed); }, [&](size_t i) { dense[i] = 0; });
   if (skipped) return *skipped;
   return finish(bytes, is_signed, shape, dense);
 }
