@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "core/rewrite/decompress.h"
 #include "core/rewrite/report_json.h"
 #include "core/rewrite/rewrite.h"
+#include "core/rewrite/weight_histogram.h"
 
 namespace {
 
@@ -44,6 +46,13 @@ constexpr const char* kUsage = R"(usage:
   mlpress decompress IN OUT [--json]
       Write IN to OUT with every constexpr_* op replaced by a plain const holding its
       value (coremltools' decompress_weights). IN is never modified.
+  mlpress histogram PACKAGE WEIGHT [--bins N] [--range LO HI] [--after OUT] [--json]
+      Decode one weight (a const, or a constexpr chain as decompress decodes it; WEIGHT is
+      its output name, as inspect and the compress report name it) and count its values in
+      N equal bins (default 64) over [LO, HI] (default: its finite min and max), with
+      numpy.histogram's edges; values outside, and NaN, are counted apart. --after OUT also
+      bins the same weight in OUT (PACKAGE compressed; found through its consumer when
+      compression renamed it) over the same range: {"before": ..., "after": ...}.
   mlpress sensitivity PACKAGE [--json] [--weight-threshold N] [--threads N]
       Evaluate every candidate weight under every choice (int8/int4 per channel and per
       block of 32, k-means palettization at 8/6/4/3/2 bits per tensor and grouped by 16
@@ -161,6 +170,72 @@ int run_decompress(const std::vector<std::string>& args) {
   return 0;
 }
 
+void print_histogram(const mlpress::WeightHistogram& h);
+
+int run_histogram(const std::vector<std::string>& args) {
+  std::vector<std::string> paths;
+  bool json = false;
+  size_t bins = 64;
+  std::optional<mlpress::compress::HistogramRange> range;
+  std::string after;
+  try {
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (args[i] == "--json") {
+        json = true;
+      } else if (args[i] == "--bins" && i + 1 < args.size()) {
+        const unsigned long long n = std::stoull(args[++i]);
+        if (n == 0 || n > 1000000) return usage_error("--bins takes 1 to 1000000");
+        bins = static_cast<size_t>(n);
+      } else if (args[i] == "--after" && i + 1 < args.size()) {
+        after = args[++i];
+      } else if (args[i] == "--range" && i + 2 < args.size()) {
+        range = mlpress::compress::HistogramRange{std::stod(args[i + 1]), std::stod(args[i + 2])};
+        i += 2;
+      } else if (args[i].starts_with("--")) {
+        return usage_error("unknown option " + args[i]);
+      } else {
+        paths.push_back(args[i]);
+      }
+    }
+  } catch (const std::logic_error&) {  // std::stoull / std::stod
+    return usage_error("--bins takes a count and --range two numbers");
+  }
+  if (paths.size() != 2) return usage_error("histogram takes PACKAGE and WEIGHT");
+  if (!after.empty()) {
+    const auto pair = mlpress::weight_histograms(paths[0], after, paths[1], bins, range);
+    if (json) {
+      std::cout << mlpress::histograms_json(pair, paths[0], after).dump(2) << "\n";
+    } else {
+      print_histogram(pair.first);
+      print_histogram(pair.second);
+    }
+    return 0;
+  }
+  const auto h = mlpress::weight_histogram(paths[0], paths[1], bins, range);
+  if (json) {
+    nlohmann::json out = mlpress::histogram_json(h);
+    out["package"] = paths[0];
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  print_histogram(h);
+  return 0;
+}
+
+void print_histogram(const mlpress::WeightHistogram& h) {
+  const size_t bins = h.histogram.counts.size();
+  const std::vector<double> edges = mlpress::compress::histogram_edges(h.histogram.range, bins);
+  std::cout << h.weight << " (" << h.op_type << ", " << h.dtype << ", " << h.histogram.total
+            << " values; function " << h.function << ")\n";
+  std::cout << std::setprecision(9);
+  for (size_t i = 0; i < bins; ++i) {
+    std::cout << "  [" << edges[i] << ", " << edges[i + 1] << (i + 1 == bins ? "]" : ")") << " "
+              << h.histogram.counts[i] << "\n";
+  }
+  std::cout << "  below " << h.histogram.below << ", above " << h.histogram.above << ", NaN "
+            << h.histogram.nan << "\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -180,6 +255,7 @@ int main(int argc, char** argv) {
     if (command == "inspect") return run_inspect(args);
     if (command == "compress") return run_compress(args);
     if (command == "decompress") return run_decompress(args);
+    if (command == "histogram") return run_histogram(args);
     if (command == "sensitivity") return mlpress::cli::run_sensitivity(args, usage_error);
     if (command == "plan") return mlpress::cli::run_plan(args, usage_error);
     return usage_error("unknown command " + command);
