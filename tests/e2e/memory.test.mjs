@@ -14,19 +14,13 @@
 // 58 s compressing in the page). Environment as tests/e2e/page.test.mjs, plus MLPRESS_SYNTH_BIN (default
 // build/tests/make_synthetic_package).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { MLPRESS_BIN, ROOT, checkPrerequisites, makeTmp, openBrowser } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BUILD = path.resolve(ROOT, process.env.MLPRESS_WASM_BUILD_DIR || 'build-wasm');
-const MLPRESS_BIN = path.resolve(ROOT, process.env.MLPRESS_BIN || 'build/core/mlpress');
 const SYNTH_BIN = path.resolve(ROOT, process.env.MLPRESS_SYNTH_BIN || 'build/tests/make_synthetic_package');
-const CHROMIUM = process.env.MLPRESS_CHROMIUM || '/usr/bin/chromium';
 const LARGE = process.env.MLPRESS_MEMORY_TEST_LARGE === '1';
 const MiB = 1 << 20;
 const WASM_LIMIT = 512 * MiB;
@@ -39,24 +33,6 @@ function run(bin, args) {
   if (result.error) throw new Error(`${bin} ${args.join(' ')}: ${result.error.message}`);
   assert.equal(result.status, 0, `${bin} ${args.join(' ')}: ${result.stderr}`);
   return result.stdout.toString();
-}
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--port', '0'], {
-      env: { ...process.env, MLPRESS_WASM_BUILD_DIR: BUILD },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = out.match(/serving (http:\/\/127\.0\.0\.1:\d+)\//);
-      if (match) resolve({ child, origin: match[1] });
-    });
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.on('exit', (code) => reject(new Error(`serve.mjs exited (${code}): ${err}`)));
-  });
 }
 
 function sameFiles(a, b) {
@@ -80,45 +56,22 @@ function sameFiles(a, b) {
 }
 
 describe('compressing a large package in the browser keeps memory bounded', () => {
-  let server;
+  let browser;
   let origin;
   let context;
   let tmp;
   const measured = [];
 
   before(async () => {
-    for (const [file, hint] of [
-      [path.join(BUILD, 'mlpress-simd.js'), 'scripts/build_wasm.sh'],
-      [MLPRESS_BIN, 'scripts/build.sh'],
-      [SYNTH_BIN, 'scripts/build.sh'],
-      [CHROMIUM, 'apt-get install chromium'],
-    ]) {
-      assert.ok(fs.existsSync(file), `${file} is missing (${hint})`);
-    }
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlpress-memory-'));
-    ({ child: server, origin } = await startServer());
-    context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      acceptDownloads: true,
-      downloadsPath: path.join(tmp, 'downloads'),
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--no-default-browser-check',
-      ],
-    });
+    checkPrerequisites();
+    assert.ok(fs.existsSync(SYNTH_BIN), `${SYNTH_BIN} is missing (scripts/build.sh)`);
+    tmp = makeTmp('mlpress-memory-');
+    browser = await openBrowser(tmp);
+    ({ origin, context } = browser);
   });
 
   after(async () => {
-    if (context) await context.close();
-    if (server) {
-      server.removeAllListeners('exit');
-      server.kill();
-    }
+    if (browser) await browser.close();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 

@@ -12,27 +12,13 @@
 // (default /usr/bin/chromium), MLPRESS_SCREENSHOT_DIR (default $TMPDIR/mlpress-e2e): where
 // screenshots of the page (light, dark, phone width) are written for a human to look at.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { BUILD, SAMPLE, checkPrerequisites, makeTmp, native, openBrowser } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BUILD = path.resolve(ROOT, process.env.MLPRESS_WASM_BUILD_DIR || 'build-wasm');
-const MLPRESS_BIN = path.resolve(ROOT, process.env.MLPRESS_BIN || 'build/core/mlpress');
-const CHROMIUM = process.env.MLPRESS_CHROMIUM || '/usr/bin/chromium';
-const SAMPLE = path.join(ROOT, 'sample', 'sample.mlpackage.zip');
 const SHOTS = process.env.MLPRESS_SCREENSHOT_DIR || path.join(os.tmpdir(), 'mlpress-e2e');
-const TIMEOUT = 60_000;
-
-function native(args) {
-  const run = spawnSync(MLPRESS_BIN, args, { encoding: 'buffer' });
-  if (run.error) throw new Error(`${MLPRESS_BIN} ${args.join(' ')}: ${run.error.message}`);
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr.toString() };
-}
 
 function nativeInspect(file) {
   const run = native(['inspect', file, '--json']);
@@ -40,79 +26,25 @@ function nativeInspect(file) {
   return JSON.parse(run.stdout.toString());
 }
 
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--port', '0'], {
-      env: { ...process.env, MLPRESS_WASM_BUILD_DIR: BUILD },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = out.match(/serving (http:\/\/127\.0\.0\.1:\d+)\//);
-      if (match) resolve({ child, origin: match[1] });
-    });
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.on('exit', (code) => reject(new Error(`serve.mjs exited (${code}): ${err}`)));
-  });
-}
-
 describe('the mlpress page', () => {
-  let server;
+  let browser;
   let origin;
-  let context;
   let page;
   let tmp;
-  let profile;
-  const requests = [];
-  const consoleErrors = [];
+  let requests;
+  let consoleErrors;
 
   before(async () => {
-    for (const [file, hint] of [
-      [path.join(BUILD, 'mlpress-simd.js'), 'scripts/build_wasm.sh'],
-      [path.join(BUILD, 'mlpress-simd.wasm'), 'scripts/build_wasm.sh'],
-      [MLPRESS_BIN, 'scripts/build.sh'],
-      [CHROMIUM, 'apt-get install chromium'],
-      [SAMPLE, 'git checkout sample/'],
-    ]) {
-      assert.ok(fs.existsSync(file), `${file} is missing (${hint})`);
-    }
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlpress-e2e-'));
-    profile = path.join(tmp, 'profile');
+    checkPrerequisites();
+    tmp = makeTmp('mlpress-e2e-');
     fs.mkdirSync(SHOTS, { recursive: true });
-    ({ child: server, origin } = await startServer());
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      acceptDownloads: true,
-      downloadsPath: path.join(tmp, 'downloads'),
-      viewport: { width: 1280, height: 900 },
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--no-default-browser-check',
-      ],
-    });
-    context.setDefaultTimeout(TIMEOUT);
-    // Every request of every page and worker in this profile.
-    context.on('request', (request) => requests.push(request.url()));
-    page = context.pages()[0] || (await context.newPage());
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(`pageerror: ${error.message}`));
+    // A server, a fresh profile and a log of every request of every page and worker in it.
+    browser = await openBrowser(tmp);
+    ({ origin, page, requests, consoleErrors } = browser);
   });
 
   after(async () => {
-    if (context) await context.close();
-    if (server) {
-      server.removeAllListeners('exit');
-      server.kill();
-    }
+    if (browser) await browser.close();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
