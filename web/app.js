@@ -8,7 +8,17 @@
 import { WorkerClient, isAbort } from './client.js';
 import { folderFiles } from './folder.js';
 import { initSizePlanner } from './size-planner.js';
-import { MODEL_PRESETS, PRESETS, isBlank, isJobDocument, opNameOverrides, outputName, setKeepDense } from './config.js';
+import {
+  MODEL_PRESETS,
+  PRESETS,
+  isBlank,
+  isJobDocument,
+  modelTarget,
+  opNameOverrides,
+  outputName,
+  presetUnavailable,
+  setKeepDense,
+} from './config.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -17,6 +27,7 @@ const ui = {
   fileInput: $('file-input'),
   folderInput: $('folder-input'),
   sampleButton: $('sample-button'),
+  transformerSampleButton: $('transformer-sample-button'),
   status: $('status'),
   error: $('error'),
   errorTitle: $('error-title'),
@@ -33,6 +44,7 @@ const ui = {
   compress: $('compress'),
   preset: $('preset'),
   presetNote: $('preset-note'),
+  presetAvailability: $('preset-availability'),
   configText: $('config-text'),
   configFile: $('config-file'),
   configExport: $('config-export'),
@@ -53,8 +65,11 @@ const ui = {
   variant: $('variant'),
 };
 
-const SAMPLE_URL = 'sample/sample.mlpackage.zip';
-const SAMPLE_NAME = 'sample.mlpackage.zip';
+// The bundled samples: an iOS16 CNN, and an iOS18 transformer for the presets that need iOS18.
+const SAMPLES = {
+  cnn: { url: 'sample/sample.mlpackage.zip', name: 'sample.mlpackage.zip' },
+  transformer: { url: 'sample/transformer.mlpackage.zip', name: 'transformer.mlpackage.zip' },
+};
 const SMALL_CONSTANT = 10; // like `mlpress inspect`'s text table: fewer elements are hidden
 
 // ---------------------------------------------------------------------------------------------
@@ -123,6 +138,7 @@ function updateControls() {
   ui.fileInput.disabled = disabled;
   ui.folderInput.disabled = disabled;
   ui.sampleButton.disabled = disabled;
+  ui.transformerSampleButton.disabled = disabled;
   ui.compressButton.disabled = disabled || !state;
   ui.planButton.disabled = disabled || !state;
   ui.preset.disabled = busy;
@@ -174,13 +190,13 @@ function openFolder(name, files) {
   });
 }
 
-function openSample() {
+function openSample({ url, name }) {
   return run(`Loading the sample model…`, async () => {
     try {
-      const source = { type: 'open-url', url: SAMPLE_URL, name: SAMPLE_NAME };
+      const source = { type: 'open-url', url, name };
       showModel(await call(source), source);
     } catch (err) {
-      failOpen(SAMPLE_NAME, err);
+      failOpen(name, err);
     }
   });
 }
@@ -206,9 +222,12 @@ function showModel({ name, size, report }, source) {
   ui.model.hidden = false;
   ui.weights.hidden = false;
   ui.compress.hidden = false;
-  // The model presets follow the model: computed again for this one.
+  // The model presets follow the model: computed again for this one; presets its target cannot
+  // run are off, saying why.
   for (const option of ui.preset.querySelectorAll('option[data-model]')) option.disabled = false;
-  if (MODEL_PRESETS[ui.preset.value]) applyPreset(ui.preset.value);
+  const off = updatePresetAvailability(report);
+  if (off.includes(ui.preset.value)) applyPreset('int8');
+  else if (MODEL_PRESETS[ui.preset.value]) applyPreset(ui.preset.value);
   const t = report.totals;
   setStatus(`Opened ${name}: ${plural(t.weights, 'weight')}, ${formatBytes(t.dense_weight_bytes)} of weight data.`);
 }
@@ -226,7 +245,8 @@ ui.folderInput.addEventListener('change', () => {
   openFolder(files[0].path.split('/')[0], files);
 });
 
-ui.sampleButton.addEventListener('click', () => openSample());
+ui.sampleButton.addEventListener('click', () => openSample(SAMPLES.cnn));
+ui.transformerSampleButton.addEventListener('click', () => openSample(SAMPLES.transformer));
 ui.errorDismiss.addEventListener('click', () => {
   const inCompress = ui.error.previousElementSibling === ui.compressActions;
   hideError();
@@ -612,6 +632,29 @@ function currentPresets() {
   return presets;
 }
 
+// Turns off the preset menu's entries that the model of `report` cannot run (their text says
+// why, and a line under the menu names the model's target); returns their keys.
+function updatePresetAvailability(report) {
+  const presets = { ...PRESETS, ...MODEL_PRESETS };
+  const off = [];
+  for (const option of ui.preset.options) {
+    const preset = presets[option.value];
+    if (!preset) continue;
+    const reason = presetUnavailable(preset, report);
+    option.textContent = reason ? `${preset.label} — ${reason}` : preset.label;
+    if (reason) off.push(option.value);
+    if (reason || !option.hasAttribute('data-model')) option.disabled = Boolean(reason);
+  }
+  const target = modelTarget(report);
+  ui.presetAvailability.hidden = off.length === 0;
+  ui.presetAvailability.textContent = off.length
+    ? `Off for this model: the presets that need an iOS18 model (per-block and 4-bit quantization, ` +
+      `joint compression); it targets ${target ? `${target.name} (opset ${target.opset})` : 'no ML Program'}. ` +
+      `The transformer sample is an iOS18 model.`
+    : '';
+  return off;
+}
+
 function applyPreset(key) {
   const found = currentPresets().find(([k]) => k === key);
   if (!found) return;
@@ -634,7 +677,8 @@ function showPreset(key) {
 function setConfigText(text, { keepPreset = false } = {}) {
   if (ui.configText.value !== text) ui.configText.value = text;
   if (!keepPreset) {
-    const match = currentPresets().find(([, p]) => p.text === text || (isBlank(text) && !p.text));
+    const runnable = currentPresets().filter(([, p]) => !presetUnavailable(p, state && state.report));
+    const match = runnable.find(([, p]) => p.text === text || (isBlank(text) && !p.text));
     if (match) {
       configTag = match[1].tag;
       showPreset(match[0]);

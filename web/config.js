@@ -23,6 +23,7 @@ global_config:
   int4: {
     label: 'int4 per-block 32 (iOS18)',
     tag: 'int4',
+    needs: 'iOS18',
     text: `# int4 per-block linear quantization, blocks of 32 (iOS18 models only)
 config_type: OpLinearQuantizerConfig
 global_config:
@@ -61,7 +62,60 @@ global_config:
   target_sparsity: 0.5
 `,
   },
+  // Two steps in one job document, as coremltools' prune_weights and then palettize_weights
+  // with joint_compression=True on the model it returned (joint compression needs iOS18).
+  'prune-pal4': {
+    label: 'prune 50% then palettize 4-bit (iOS18)',
+    tag: 'prune50-pal4',
+    needs: 'iOS18',
+    text: `# Prune 50%, then palettize the kept values to 4 bits by k-means (iOS18 models only):
+# coremltools' prune_weights, then palettize_weights with joint_compression=True.
+steps:
+  - config:
+      config_type: OpMagnitudePrunerConfig
+      global_config:
+        target_sparsity: 0.5
+  - config:
+      config_type: OpPalettizerConfig
+      global_config:
+        nbits: 4
+        mode: kmeans
+    joint_compression: true
+`,
+  },
 };
+
+// The target of the model in an inspect report, from its programs' opsets (CoreML8 = iOS18):
+// {ios: 18, name: 'iOS18', opset: 'CoreML8'}, the oldest when functions differ; null when the
+// model is not an ML Program.
+const OPSET_TARGETS = { 5: 15, 6: 16, 7: 17, 8: 18, 9: 26 };
+
+export function modelTarget(report) {
+  let oldest = null;
+  for (const program of (report && report.programs) || []) {
+    for (const fn of program.functions || []) {
+      const match = /^CoreML(\d+)$/.exec(fn.opset || '');
+      if (!match) continue;
+      const n = Number(match[1]);
+      if (!oldest || n < oldest.n) oldest = { n, opset: fn.opset };
+    }
+  }
+  if (!oldest) return null;
+  const ios = OPSET_TARGETS[oldest.n] || oldest.n + 10;
+  return { ios, name: `iOS${ios}`, opset: oldest.opset };
+}
+
+// Why the preset cannot run on the model of `report` ('' when it can): presets with `needs:
+// 'iOS18'` (per-block and 4-bit quantization, joint compression) need an iOS18 model, as in
+// coremltools.
+export function presetUnavailable(preset, report) {
+  if (!preset || !preset.needs || !report) return '';
+  const need = Number(preset.needs.replace(/^iOS/, ''));
+  const target = modelTarget(report);
+  if (!target) return `needs an ${preset.needs} ML Program; this model is not an ML Program`;
+  if (target.ios >= need) return '';
+  return `needs an ${preset.needs} model; this one targets ${target.name} (opset ${target.opset})`;
+}
 
 const HEADER = /^op_name_configs[ \t]*:(.*)$/;
 const NULLS = new Set(['', 'null', 'Null', 'NULL', '~']);
@@ -291,8 +345,7 @@ global_config:
   granularity: per_channel
 `;
 
-// key -> {label, tag, build(report) -> {text, note}, steps}: `steps` > 1 needs multi-step job
-// documents in the core; such a preset is offered disabled until they exist.
+// key -> {label, tag, needs, build(report) -> {text, note}}.
 export const MODEL_PRESETS = {
   cnn: {
     label: 'vision CNN: int8 per-channel, first conv and classifier kept',
@@ -328,16 +381,52 @@ export const MODEL_PRESETS = {
   transformer: {
     label: 'transformer: int4 per-block 32 (iOS18), embeddings kept dense',
     tag: 'tfm-int4',
+    needs: 'iOS18',
     build(report) {
       const embeddings = embeddingWeights(report);
       return {
         text:
           `# Transformer: int4 per-block linear quantization, blocks of 32 (iOS18 models only).\n` +
-          `# Embedding tables (gather inputs) stay dense here; palettizing them needs a second\n` +
-          `# step, which the page cannot run yet.\n` +
+          `# Embedding tables (gather inputs) stay dense here; the preset "embeddings palettized"\n` +
+          `# palettizes them in a second step.\n` +
           `config_type: OpLinearQuantizerConfig\nglobal_config:\n  mode: linear_symmetric\n  dtype: int4\n` +
           `  granularity: per_block\n  block_size: 32\nop_type_configs:\n  gather: null\n`,
         note: embeddings.length ? `Embeddings kept dense: ${embeddings.join(', ')}.` : 'No embedding (gather) weights found.',
+      };
+    },
+  },
+  // Two steps, not joint: coremltools takes one config type per call, so the int4 quantizer
+  // and the palettizer are two calls, each on weights the other leaves alone (a palettized
+  // table is no longer a const, so a later non-joint step would skip it anyway).
+  'tfm-pal': {
+    label: 'transformer: int4 per-block 32, embeddings palettized 6-bit (iOS18)',
+    tag: 'tfm-int4-pal6',
+    needs: 'iOS18',
+    build(report) {
+      const embeddings = embeddingWeights(report);
+      return {
+        text: `# Transformer (iOS18 models only), in two steps as two coremltools calls:
+# 1. linear_quantize_weights: int4 per-block, blocks of 32, for every weight but the
+#    embedding tables (gather inputs);
+# 2. palettize_weights: the embedding tables to 6 bits (a 64-entry k-means lookup table).
+steps:
+  - config:
+      config_type: OpLinearQuantizerConfig
+      global_config:
+        mode: linear_symmetric
+        dtype: int4
+        granularity: per_block
+        block_size: 32
+      op_type_configs:
+        gather: null
+  - config:
+      config_type: OpPalettizerConfig
+      op_type_configs:
+        gather:
+          nbits: 6
+          mode: kmeans
+`,
+        note: embeddings.length ? `Embeddings palettized: ${embeddings.join(', ')}.` : 'No embedding (gather) weights found: only the int4 step applies.',
       };
     },
   },

@@ -10,8 +10,10 @@ import {
   embeddingWeights,
   firstAndLastLayers,
   isJobDocument,
+  modelTarget,
   opNameOverrides,
   outputName,
+  presetUnavailable,
   setKeepDense,
 } from '../../web/config.js';
 
@@ -26,10 +28,11 @@ describe('web/config.js', () => {
         'palettize 6-bit k-means',
         'palettize 4-bit k-means',
         'prune 50%',
+        'prune 50% then palettize 4-bit (iOS18)',
       ],
     );
     assert.equal(PRESETS.lossless.text, '');
-    for (const p of Object.values(PRESETS).slice(1)) {
+    for (const p of Object.values(PRESETS).slice(1).filter((x) => !isJobDocument(x.text))) {
       assert.match(p.text, /^config_type: Op\w+Config$/m);
       assert.match(p.text, /^global_config:$/m);
       assert.ok(p.text.endsWith('\n'));
@@ -178,5 +181,35 @@ describe('web/config.js model presets', () => {
     assert.match(text, /^op_type_configs:\n {2}gather: null$/m);
     assert.match(text, /block_size: 32/);
     assert.match(note, /emb/);
+  });
+
+  test('the model target from the opsets, and which presets need iOS18', () => {
+    const report = (...opsets) => ({ programs: [{ functions: opsets.map((opset, i) => ({ name: `f${i}`, opset })) }] });
+    assert.deepEqual(modelTarget(report('CoreML6')), { ios: 16, name: 'iOS16', opset: 'CoreML6' });
+    assert.deepEqual(modelTarget(report('CoreML8', 'CoreML7')), { ios: 17, name: 'iOS17', opset: 'CoreML7' });
+    assert.equal(modelTarget({ programs: [] }), null);
+    const ios18 = [...Object.entries(PRESETS), ...Object.entries(MODEL_PRESETS)].filter(([, p]) => p.needs).map(([k]) => k);
+    assert.deepEqual(ios18.sort(), ['int4', 'prune-pal4', 'tfm-pal', 'transformer']);
+    for (const key of ios18) {
+      const preset = PRESETS[key] || MODEL_PRESETS[key];
+      assert.equal(presetUnavailable(preset, report('CoreML8')), '');
+      assert.equal(presetUnavailable(preset, report('CoreML9')), '');
+      assert.equal(presetUnavailable(preset, report('CoreML6')), 'needs an iOS18 model; this one targets iOS16 (opset CoreML6)');
+      assert.match(presetUnavailable(preset, { programs: [] }), /not an ML Program/);
+    }
+    assert.equal(presetUnavailable(PRESETS.int8, report('CoreML6')), '');
+    assert.equal(presetUnavailable(PRESETS.int4, null), '', 'no model: not judged');
+  });
+
+  test('the two-step presets are job documents: prune then joint palettize; int4 then palettized embeddings', () => {
+    const prunePal = PRESETS['prune-pal4'].text;
+    assert.ok(isJobDocument(prunePal));
+    assert.match(prunePal, /OpMagnitudePrunerConfig[\s\S]*target_sparsity: 0\.5[\s\S]*OpPalettizerConfig[\s\S]*nbits: 4\n\s+mode: kmeans\n\s+joint_compression: true\n$/);
+    const report = { weights: [w('emb', 'fp16', [['gather', 'g', 'x']]), w('q', 'fp16', [['linear', 'l']])] };
+    const { text, note } = MODEL_PRESETS['tfm-pal'].build(report);
+    assert.ok(isJobDocument(text));
+    assert.doesNotMatch(text, /joint_compression/);
+    assert.match(text, /dtype: int4[\s\S]*block_size: 32\n\s+op_type_configs:\n\s+gather: null\n[\s\S]*OpPalettizerConfig\n\s+op_type_configs:\n\s+gather:\n\s+nbits: 6\n\s+mode: kmeans\n$/);
+    assert.match(note, /Embeddings palettized: emb/);
   });
 });

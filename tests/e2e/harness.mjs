@@ -14,6 +14,7 @@ export const BUILD = path.resolve(ROOT, process.env.MLPRESS_WASM_BUILD_DIR || 'b
 export const MLPRESS_BIN = path.resolve(ROOT, process.env.MLPRESS_BIN || 'build/core/mlpress');
 export const CHROMIUM = process.env.MLPRESS_CHROMIUM || '/usr/bin/chromium';
 export const SAMPLE = path.join(ROOT, 'sample', 'sample.mlpackage.zip');
+export const TRANSFORMER_SAMPLE = path.join(ROOT, 'sample', 'transformer.mlpackage.zip');
 export const TIMEOUT = 60_000;
 
 export function native(args) {
@@ -42,6 +43,7 @@ export function checkPrerequisites() {
     [MLPRESS_BIN, 'scripts/build.sh'],
     [CHROMIUM, 'apt-get install chromium'],
     [SAMPLE, 'git checkout sample/'],
+    [TRANSFORMER_SAMPLE, 'git checkout sample/'],
   ]) {
     assert.ok(fs.existsSync(file), `${file} is missing (${hint})`);
   }
@@ -66,7 +68,8 @@ export function startServer() {
 }
 
 // A server, a browser with a fresh profile, one page; every request and console error logged.
-export async function openBrowser(tmp) {
+// `contextOptions` go to Playwright's launchPersistentContext (e.g. {serviceWorkers: 'block'}).
+export async function openBrowser(tmp, contextOptions = {}) {
   const { child: server, origin } = await startServer();
   const context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
     executablePath: CHROMIUM,
@@ -82,6 +85,7 @@ export async function openBrowser(tmp) {
       '--no-first-run',
       '--no-default-browser-check',
     ],
+    ...contextOptions,
   });
   context.setDefaultTimeout(TIMEOUT);
   const requests = [];

@@ -2,7 +2,8 @@
 // free local port; playwright-core drives Debian's /usr/bin/chromium (headless, fresh profile)
 // through opening the sample, the weight table, compressing with each preset (downloads and
 // result tables checked against `mlpress compress --config ... --json`), per-row overrides,
-// config import/export, errors (a broken file, a bad config, an iOS18-only preset), and checks
+// config import/export, errors (a broken file, a bad config, an iOS18-only config; the iOS18
+// presets off for the iOS16 sample), and checks
 // that every request the page makes stays on the local origin.
 //
 //   node --test tests/e2e/
@@ -16,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { PRESETS } from '../../web/config.js';
 import { BUILD, SAMPLE, checkPrerequisites, makeTmp, native, openBrowser } from './harness.mjs';
 
 const SHOTS = process.env.MLPRESS_SCREENSHOT_DIR || path.join(os.tmpdir(), 'mlpress-e2e');
@@ -288,9 +290,20 @@ describe('the mlpress page', () => {
     assert.ok(await page.locator('#result').isHidden());
   });
 
-  test('the iOS18-only preset on the iOS16 sample shows coremltools\' reason', async () => {
-    await page.getByLabel('Preset').selectOption({ label: 'int4 per-block 32 (iOS18)' });
-    const config = await page.locator('#config-text').inputValue();
+  test('the iOS18-only presets are off on the iOS16 sample, saying why; typed by hand, coremltools\' reason', async () => {
+    // Off in the menu, each saying why, and a line under it naming the model's target.
+    const reason = 'needs an iOS18 model; this one targets iOS16 (opset CoreML6)';
+    for (const value of ['int4', 'transformer', 'tfm-pal', 'prune-pal4']) {
+      const option = page.locator(`#preset option[value="${value}"]`);
+      assert.ok(await option.isDisabled(), value);
+      assert.ok((await option.textContent()).endsWith(` — ${reason}`), await option.textContent());
+    }
+    assert.ok(await page.locator('#preset option[value="int8"]').isEnabled());
+    assert.match(await page.locator('#preset-availability').innerText(), /need an iOS18 model .*targets iOS16 \(opset CoreML6\)/);
+    // The int4 preset's text typed by hand is not that preset (it does not apply): "custom".
+    const config = PRESETS.int4.text;
+    await page.locator('#config-text').fill(config);
+    assert.equal(await page.getByLabel('Preset').inputValue(), 'custom');
     await page.getByRole('button', { name: 'Compress', exact: true }).click();
     await page.getByRole('alert').waitFor();
     const message = await page.locator('#error-message').innerText();
@@ -382,10 +395,10 @@ describe('the mlpress page', () => {
     await page.locator('.open').screenshot({ path: path.join(SHOTS, 'error-dark.png') });
     await page.emulateMedia({ colorScheme: 'light' });
     await page.locator('.open').screenshot({ path: path.join(SHOTS, 'error-light.png') });
-    // The iOS18-only preset on the iOS16 sample, at phone width.
+    // The iOS18-only config on the iOS16 sample, at phone width.
     await page.setViewportSize({ width: 390, height: 844 });
     await openSample();
-    await page.getByLabel('Preset').selectOption({ label: 'int4 per-block 32 (iOS18)' });
+    await page.locator('#config-text').fill(PRESETS.int4.text);
     await page.getByRole('button', { name: 'Compress', exact: true }).click();
     await page.getByRole('alert').waitFor();
     await page.locator('#compress').screenshot({ path: path.join(SHOTS, 'error-int4-phone-light.png') });
