@@ -1,5 +1,5 @@
-// The page's service worker: keeps a copy of the page's own files so that the page works
-// offline after the first visit (the sample model once it was opened online). Nothing else is cached or fetched: only same-origin GET
+// The page's service worker: keeps a copy of the page's own files and the bundled sample models
+// so that the page works offline after the first visit. Nothing else is cached or fetched: only same-origin GET
 // requests for the files listed here are answered, network first (so an online visit always
 // gets the current files, and refreshes the copy), from the cache when the network fails.
 // Every other request passes through untouched.
@@ -28,12 +28,11 @@ const ASSETS = [
   'wasm/mlpress-simd.wasm',
   'wasm/mlpress-baseline.js',
   'wasm/mlpress-baseline.wasm',
+  'sample/sample.mlpackage.zip',
+  'sample/transformer.mlpackage.zip',
 ].map((path) => new URL(path, self.location.href).href);
 
-// Kept when the page uses them (not fetched ahead: a model is not needed to start the page).
-const ON_USE = ['sample/sample.mlpackage.zip'].map((path) => new URL(path, self.location.href).href);
-
-const KNOWN = new Set([...ASSETS, ...ON_USE]);
+const KNOWN = new Set(ASSETS);
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -83,7 +82,9 @@ self.addEventListener('fetch', (event) => {
       const cache = await caches.open(CACHE);
       try {
         const response = await fetch(request);
-        if (response.ok) await cache.put(key, response.clone());
+        // The copy is written beside the answer, not before it: the page gets the bytes as
+        // they arrive, and a slow cache write cannot hold its request.
+        if (response.ok) event.waitUntil(cache.put(key, response.clone()).catch(() => {}));
         return response;
       } catch (err) {
         const cached = await cache.match(key);

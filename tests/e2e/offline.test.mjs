@@ -1,5 +1,6 @@
 // Browser test of the service worker (web/sw.js): after one visit, the page loads and works
-// with the network gone -- the browser set offline and the server stopped.
+// with the network gone -- the browser set offline and the server stopped -- including both
+// bundled samples, which the visit never opened (the service worker precaches them).
 //
 //   node --test tests/e2e/
 import assert from 'node:assert/strict';
@@ -21,29 +22,29 @@ after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('after the first visit the page works offline: it loads, opens the sample and compresses', async () => {
+test('after the first visit the page works offline: it loads, opens both samples and compresses', async () => {
   const { page, origin } = browser;
   await page.goto(`${origin}/`);
   await page.locator('#status', { hasText: 'Ready' }).waitFor();
-  // The service worker is active, has its copy, and controls the page.
+  // The service worker is active (so its install, which fetches the copies, has finished) and
+  // controls the page. No model is opened online: the samples must be precached.
   await page.evaluate(async () => {
     await navigator.serviceWorker.ready;
     if (!navigator.serviceWorker.controller) {
       await new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }));
     }
   });
-  // The sample, opened once online, is kept too.
-  await page.getByRole('button', { name: 'Try the sample model' }).click();
-  await page.locator('#status', { hasText: 'Opened sample.mlpackage.zip' }).waitFor();
   const cached = await page.evaluate(async () => {
     const keys = await caches.keys();
     const cache = await caches.open(keys[0]);
-    return (await cache.keys()).map((r) => new URL(r.url).pathname);
+    return (await cache.keys()).map((r) => r.url);
   });
-  for (const file of ['/', '/app.js', '/worker.js', '/wasm/mlpress-simd.wasm', '/sample/sample.mlpackage.zip']) {
-    assert.ok(cached.includes(file), `${file} is cached (${cached.join(', ')})`);
+  const paths = cached.map((u) => new URL(u).pathname);
+  for (const file of ['/', '/app.js', '/worker.js', '/wasm/mlpress-simd.wasm', '/sample/sample.mlpackage.zip', '/sample/transformer.mlpackage.zip']) {
+    assert.ok(paths.includes(file), `${file} is cached (${paths.join(', ')})`);
   }
-  assert.ok(cached.every((p) => !p.startsWith('http')), 'only this origin');
+  assert.ok(cached.every((u) => new URL(u).origin === origin), 'only this origin');
+  assert.ok(!browser.requests.some((u) => u.includes('/sample/') && !cached.includes(u)), 'no other sample request');
 
   // The network is gone: the browser offline, and the server stopped.
   await browser.context.setOffline(true);
@@ -56,6 +57,12 @@ test('after the first visit the page works offline: it loads, opens the sample a
   await page.getByRole('button', { name: 'Try the sample model' }).click();
   await page.locator('#status', { hasText: 'Opened sample.mlpackage.zip' }).waitFor();
   await page.getByLabel('Preset').selectOption({ label: 'int8 per-channel (iOS16+)' });
+  await page.getByRole('button', { name: 'Compress', exact: true }).click();
+  await page.locator('#result').waitFor();
+  assert.match(await page.locator('#result-text').innerText(), /compressed/);
+  await page.getByRole('button', { name: 'Try the transformer sample (iOS18)' }).click();
+  await page.locator('#status', { hasText: 'Opened transformer.mlpackage.zip' }).waitFor();
+  await page.getByLabel('Preset').selectOption({ label: 'prune 50% then palettize 4-bit (iOS18)' });
   await page.getByRole('button', { name: 'Compress', exact: true }).click();
   await page.locator('#result').waitFor();
   assert.match(await page.locator('#result-text').innerText(), /compressed/);
