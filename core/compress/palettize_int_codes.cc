@@ -51,12 +51,13 @@ struct VectorGeometry {
 };
 
 // coremltools' compress_uniform on the integer array of one group, numpy's integer arithmetic
-// included: `w - min` and `max - min` wrap around in int8, the quotient is float64.
-void uniform_int(std::span<const uint8_t> codes, bool is_signed, const std::vector<size_t>& group,
-                 size_t groups, int nbits, IntCodePalette& out) {
+// included: `w - min` and `max - min` wrap around in int8 (not in int32), the quotient is
+// float64.
+void uniform_int(std::span<const uint8_t> codes, bool is_signed, bool wraps,
+                 const std::vector<size_t>& group, size_t groups, int nbits, IntCodePalette& out) {
   const size_t entries = size_t(1) << nbits;
   const double levels = double(entries - 1);
-  const auto wrap = [&](int v) { return is_signed ? int(int8_t(uint8_t(v & 0xFF))) : v; };
+  const auto wrap = [&](int v) { return is_signed && wraps ? int(int8_t(uint8_t(v & 0xFF))) : v; };
   std::vector<int> lo(groups, std::numeric_limits<int>::max());
   std::vector<int> hi(groups, std::numeric_limits<int>::min());
   for (size_t i = 0; i < codes.size(); ++i) {
@@ -88,15 +89,18 @@ void uniform_int(std::span<const uint8_t> codes, bool is_signed, const std::vect
 
 }  // namespace
 
-std::variant<IntCodePalette, PaletteSkip> palettize_int_codes(std::span<const uint8_t> codes,
-                                                              bool is_signed,
-                                                              const std::vector<uint64_t>& shape,
-                                                              const PalettizeSpec& spec,
-                                                              KernelPath path) {
+std::variant<IntCodePalette, PaletteSkip> palettize_int_codes(
+    std::span<const uint8_t> codes, bool is_signed, const std::vector<uint64_t>& shape,
+    const PalettizeSpec& spec, IntArithmetic arithmetic, KernelPath path) {
+  const bool wraps = arithmetic == IntArithmetic::kNative;
   if (spec.per_channel_scale) {
     throw IntPaletteError(
         std::string("Cannot cast ufunc 'divide' output from dtype('float64') to dtype('") +
-        (is_signed ? "int8" : "uint8") + "') with casting rule 'same_kind'");
+        (!wraps      ? "int32"
+         : is_signed ? "int8"
+                     : "uint8") +
+        "') with casting rule 'same_kind' (coremltools cannot palettize integer values with "
+        "enable_per_channel_scale)");
   }
   std::vector<float> values(codes.size());
   for (size_t i = 0; i < codes.size(); ++i) values[i] = float(code_value(codes[i], is_signed));
@@ -116,7 +120,7 @@ std::variant<IntCodePalette, PaletteSkip> palettize_int_codes(std::span<const ui
   out.lut_bytes.resize(r.lut_fp32.size());
 
   if (spec.mode == PaletteMode::kUniform) {
-    uniform_int(codes, is_signed, group, groups, r.nbits, out);
+    uniform_int(codes, is_signed, wraps, group, groups, r.nbits, out);
   } else {
     for (size_t i = 0; i < r.lut_fp32.size(); ++i) {
       out.lut_bytes[i] = cast_to_code(double(r.lut_fp32[i]));

@@ -11,6 +11,8 @@
 //   index outside the n-bit range.
 // - enable_per_channel_scale is refused, as coremltools fails on it (numpy cannot divide an
 //   integer array in place).
+// - In joint mode coremltools first casts int8/uint8 values to int32, so nothing wraps there
+//   (IntArithmetic::kInt32); plain palettization keeps the weight's own dtype (kNative).
 #include <cstdint>
 #include <span>
 #include <stdexcept>
@@ -38,12 +40,15 @@ struct IntCodePalette {
   }
 };
 
+// Which numpy dtype coremltools computes in: the weight's own (int8 / uint8 wrap-around) or
+// int32 (joint compression casts there first).
+enum class IntArithmetic { kNative, kInt32 };
+
 // `codes` holds one byte per element (int8 two's complement when is_signed, else uint8).
 // Throws IntPaletteError where coremltools raises.
-std::variant<IntCodePalette, PaletteSkip> palettize_int_codes(std::span<const uint8_t> codes,
-                                                              bool is_signed,
-                                                              const std::vector<uint64_t>& shape,
-                                                              const PalettizeSpec& spec,
-                                                              KernelPath path = KernelPath::kSimd);
+std::variant<IntCodePalette, PaletteSkip> palettize_int_codes(
+    std::span<const uint8_t> codes, bool is_signed, const std::vector<uint64_t>& shape,
+    const PalettizeSpec& spec, IntArithmetic arithmetic = IntArithmetic::kNative,
+    KernelPath path = KernelPath::kSimd);
 
 }  // namespace mlpress::compress

@@ -20,6 +20,7 @@
 #include "core/rewrite/linear_quant_spec.h"
 #include "core/rewrite/palettize_const.h"
 #include "core/rewrite/prune_const.h"
+#include "core/rewrite/quantize_const.h"
 #include "core/rewrite/quantized_op.h"
 #include "core/rewrite/value_tensor.h"
 
@@ -158,10 +159,13 @@ JointPlan plan_joint(const spec::Operation& head, config::Api api, const config:
         if (dtype != spec::INT8 && dtype != spec::UINT8) {
           plan.reason = "quantized to " + mil::dtype_name(dtype) +
                         "; mlpress palettizes int8/uint8 quantized codes only";
-        } else if (palette.cluster_dim > 1 || palette.enable_per_channel_scale) {
-          plan.reason =
-              "quantized; mlpress palettizes quantized codes with scalar LUTs and no per-channel "
-              "scale only";
+        } else if (palette.enable_per_channel_scale) {
+          // coremltools casts the codes to int32 and divides them in place by their channel
+          // maxima, which numpy refuses (UFuncTypeError).
+          throw Error(where +
+                      ": palettizing quantized codes with enable_per_channel_scale is not "
+                      "supported (coremltools fails: Cannot cast ufunc 'divide' output from "
+                      "dtype('float64') to dtype('int32')); palettize without a per-channel scale");
         } else {
           plan.kind = JointKind::kQuantizedThenPalettized;
         }
@@ -220,18 +224,6 @@ JointPlan plan_joint(const spec::Operation& head, config::Api api, const config:
         plan.reason = not_again(facts.chain, "prune");
       }
       break;
-    }
-  }
-  // The joint kernels take float weights, except pruning: an int8/uint8 const pruned or
-  // palettized earlier decodes to integers (coremltools recompresses those with numpy's integer
-  // arithmetic); mlpress prunes a palettized one and leaves the others as they are.
-  if (plan.kind && *plan.kind != JointKind::kPalettizedThenPruned && head.outputs_size() > 0) {
-    const int dtype = head.outputs(0).type().tensortype().datatype();
-    if (dtype == spec::INT8 || dtype == spec::UINT8) {
-      plan.kind.reset();
-      plan.reason =
-          "an " + mil::dtype_name(dtype) + " weight already " + chain_words(facts.chain) +
-          "; mlpress does not compress integer weights jointly yet, so it is left as it is";
     }
   }
   // coremltools only compresses a payload of at least 10 elements (smaller ones it keeps
@@ -424,6 +416,30 @@ void record_chain(WeightOutcome& outcome, const Replacement& ops, const std::str
   outcome.op_type = op_type;
 }
 
+bool is_integer(const DenseTensor& t) {
+  return t.type == ElemType::kInt8 || t.type == ElemType::kUint8;
+}
+
+// coremltools' linear quantization of an int8/uint8 payload (the nonzero values of a pruned
+// integer const, or an integer LUT): skipped as a mask, or it fails.
+std::nullopt_t integer_payload_not_quantized(const DenseTensor& payload, const std::string& param,
+                                             const ConstContext& context, WeightOutcome& outcome) {
+  const std::string dtype = mil::dtype_name(mil_dtype_of(payload.type));
+  if (integer_values_are_mask(payload.data, payload.type == ElemType::kInt8)) {
+    outcome.reason = "its " + param + " holds " + dtype + " values whose max - min (in numpy's " +
+                     dtype +
+                     " arithmetic) is below 2: coremltools takes them for a mask and skips them";
+    return std::nullopt;
+  }
+  throw Error(context.where +
+              ": Only floating numpy arrays are supported. coremltools cannot "
+              "linearly quantize the " +
+              dtype + " " + param +
+              " of this weight; exclude it with "
+              "op_name_configs[\"" +
+              outcome.op_name + "\"]: null");
+}
+
 // ---- prune -> palettize ----------------------------------------------------------------------
 
 std::optional<Replacement> pruned_then_palettized(const spec::Operation& head,
@@ -434,13 +450,38 @@ std::optional<Replacement> pruned_then_palettized(const spec::Operation& head,
   const DenseTensor mask = read_param(head, "mask", context);
   const DenseTensor dense =
       compress::sparse_to_dense(read_param(head, "nonzero_data", context), mask);
+  const bool integer = is_integer(dense);
   std::vector<uint16_t> fp16;
   std::vector<float> fp32;
-  const compress::TensorView view = float_view(dense, fp16, fp32);
+  if (integer) fp32 = floats_of(dense);
+  const compress::TensorView view =
+      integer ? compress::TensorView::fp32(fp32, dense.dims) : float_view(dense, fp16, fp32);
   const std::vector<uint8_t> keep = mask_of(mask);
   compress::PalettizeSpec kernel = palettize_kernel_spec(config, axes, dense.dims.size());
   if (nonzero_only) kernel.fit_mask = &keep;
-  auto palettized = compress::palettize(view, kernel);
+  // A pruned int8/uint8 const: coremltools casts the dense table (zeros included) to int32,
+  // clusters it, and stores the LUT truncated to the table's dtype.
+  std::variant<compress::PalettizeResult, compress::PaletteSkip> palettized;
+  std::vector<uint8_t> int_lut;
+  if (integer) {
+    std::variant<compress::IntCodePalette, compress::PaletteSkip> by_int;
+    try {
+      by_int = compress::palettize_int_codes(
+          std::span(reinterpret_cast<const uint8_t*>(dense.data.data()), dense.data.size()),
+          dense.type == ElemType::kInt8, dense.dims, kernel, compress::IntArithmetic::kInt32);
+    } catch (const compress::IntPaletteError& e) {
+      throw Error(context.where + ": " + e.what());
+    }
+    if (auto* skip = std::get_if<compress::PaletteSkip>(&by_int)) {
+      palettized = *skip;
+    } else {
+      auto& palette = std::get<compress::IntCodePalette>(by_int);
+      int_lut = std::move(palette.lut_bytes);
+      palettized = std::move(palette.result);
+    }
+  } else {
+    palettized = compress::palettize(view, kernel);
+  }
   if (auto* skip = std::get_if<compress::PaletteSkip>(&palettized)) {
     if (compress::is_hard_error(skip->reason)) throw Error(context.where + ": " + skip->message);
     outcome.reason = skip->message;
@@ -452,7 +493,7 @@ std::optional<Replacement> pruned_then_palettized(const spec::Operation& head,
   const mil::BlobAppender append = payloads.appender();
   const std::string name_stem = mil::op_name(head);
   const std::string name = context.unique_name(name_stem + "_nonzero_data_0_palettized");
-  const int dtype = float_dtype(dense);
+  const int dtype = mil_dtype_of(dense.type);
 
   std::vector<uint8_t> kept_indices;
   std::vector<float> decoded(keep.size(), 0.0f);
@@ -468,9 +509,11 @@ std::optional<Replacement> pruned_then_palettized(const spec::Operation& head,
   add_input(lut_op, "indices_nonzero_data",
             mil::tensor_value(palette_indices_dtype(r.nbits), nz_dims,
                               std::as_bytes(std::span(kept_indices)), file, append));
-  add_input(
-      lut_op, "lut",
-      mil::tensor_value(dtype, r.lut_shape, float_bytes(r.lut_fp16, r.lut_fp32), file, append));
+  add_input(lut_op, "lut",
+            integer ? mil::tensor_value(dtype, r.lut_shape, std::as_bytes(std::span(int_lut)), file,
+                                        append)
+                    : mil::tensor_value(dtype, r.lut_shape, float_bytes(r.lut_fp16, r.lut_fp32),
+                                        file, append));
   add_sparse_outputs(lut_op, name, dense.dims, dtype, kept_indices.size());
 
   Replacement ops;
@@ -498,7 +541,8 @@ std::optional<Replacement> quantized_then_palettized(const spec::Operation& head
   try {
     palettized = compress::palettize_int_codes(
         std::span(reinterpret_cast<const uint8_t*>(codes.data.data()), codes.data.size()),
-        is_signed, codes.dims, palettize_kernel_spec(config, axes, codes.dims.size()));
+        is_signed, codes.dims, palettize_kernel_spec(config, axes, codes.dims.size()),
+        compress::IntArithmetic::kInt32);
   } catch (const compress::IntPaletteError& e) {
     throw Error(context.where + ": " + e.what());
   }
@@ -509,6 +553,16 @@ std::optional<Replacement> quantized_then_palettized(const spec::Operation& head
   }
   const auto& int_palette = std::get<compress::IntCodePalette>(palettized);
   const compress::PalettizeResult& r = int_palette.result;
+  if (r.cluster_dim > 1) {
+    // coremltools vector-palettizes the codes, then fails saving the model: its
+    // canonicalize_quantized_lut_pattern (iOS18-25) moves the scale onto the LUT and drops the
+    // vector axis (per-tensor scale), or repeats the LUT per scale row past the halved indices.
+    throw Error(context.where +
+                ": palettizing quantized codes into vectors (cluster_dim > 1) is not supported "
+                "(coremltools fails saving the result: the LUT's vector axis is lost when the "
+                "quantization scale moves onto it); palettize with cluster_dim 1, or "
+                "vector-palettize before quantizing");
+  }
   const uint64_t entries = uint64_t{1} << r.nbits;
   const std::vector<int8_t> lut(int_palette.lut_bytes.begin(), int_palette.lut_bytes.end());
   const int lut_dtype = is_signed ? spec::INT8 : spec::UINT8;
@@ -620,6 +674,7 @@ std::optional<Replacement> lut_quantized(std::vector<spec::Operation>& chain,
   const bool sparse = head.type() == "constexpr_sparse_to_dense";
   const spec::Operation& lut_op = sparse ? chain.back() : head;
   const DenseTensor lut = read_param(lut_op, "lut", context);
+  if (is_integer(lut)) return integer_payload_not_quantized(lut, "lut", context, outcome);
   std::vector<uint16_t> fp16;
   std::vector<float> fp32;
   const compress::TensorView view = float_view(lut, fp16, fp32);
@@ -664,8 +719,10 @@ std::optional<Replacement> pruned_then_quantized(const spec::Operation& head,
                                                  const ConstContext& context,
                                                  WeightOutcome& outcome) {
   const DenseTensor mask = read_param(head, "mask", context);
-  const DenseTensor dense =
-      compress::sparse_to_dense(read_param(head, "nonzero_data", context), mask);
+  const DenseTensor nonzero = read_param(head, "nonzero_data", context);
+  if (is_integer(nonzero))
+    return integer_payload_not_quantized(nonzero, "nonzero_data", context, outcome);
+  const DenseTensor dense = compress::sparse_to_dense(nonzero, mask);
   std::vector<uint16_t> fp16;
   std::vector<float> fp32;
   const compress::TensorView view = float_view(dense, fp16, fp32);

@@ -13,20 +13,18 @@
 namespace mlpress::rewrite {
 namespace spec = CoreML::Specification::MILSpec;
 
-namespace {
-
-// int8/uint8 consts: coremltools skips 0/1 masks and refuses everything else (§2.2).
-bool integer_const_is_mask(std::span<const std::byte> bytes, int dtype) {
+bool integer_values_are_mask(std::span<const std::byte> bytes, bool is_signed) {
+  if (bytes.empty()) return true;
   int lo = 255, hi = -128;
   for (std::byte b : bytes) {
-    const int v = dtype == spec::INT8 ? int(int8_t(b)) : int(uint8_t(b));
+    const int v = is_signed ? int(int8_t(b)) : int(uint8_t(b));
     lo = std::min(lo, v);
     hi = std::max(hi, v);
   }
-  return bytes.empty() || hi - lo < 2;
+  // numpy subtracts the two int8 scalars in int8; uint8's max - min cannot wrap.
+  const int span = is_signed ? int(int8_t(uint8_t((hi - lo) & 0xFF))) : hi - lo;
+  return span < 2;
 }
-
-}  // namespace
 
 void check_linear_quantizer_target(const config::OpLinearQuantizerConfig& config, int opset_version,
                                    const std::string& where) {
@@ -51,9 +49,10 @@ std::optional<Replacement> quantize_const(const spec::Operation& const_op,
   const mil::TensorShape& shape = weight.shape;
   const std::vector<std::byte>& bytes = weight.bytes;
   if (shape.dtype == spec::INT8 || shape.dtype == spec::UINT8) {
-    if (integer_const_is_mask(bytes, shape.dtype)) {
-      outcome.reason =
-          mil::dtype_name(shape.dtype) + " values spanning fewer than 2 steps (a mask)";
+    if (integer_values_are_mask(bytes, shape.dtype == spec::INT8)) {
+      outcome.reason = mil::dtype_name(shape.dtype) + " values whose max - min (in numpy's " +
+                       mil::dtype_name(shape.dtype) +
+                       " arithmetic) is below 2: coremltools takes them for a mask and skips them";
       return std::nullopt;
     }
     throw Error(context.where +

@@ -1,7 +1,9 @@
 #pragma once
 // linear_quantize_weights for one const op: reads its values (the one weight in memory),
 // quantizes them, and builds the replacement constexpr op, or says why the const stays dense.
+#include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,12 @@ std::optional<Replacement> quantize_const(const CoreML::Specification::MILSpec::
                                           const config::OpLinearQuantizerConfig& config,
                                           const config::ChannelAxes& axes,
                                           const ConstContext& context, WeightOutcome& outcome);
+
+// coremltools' integer rule (COMPRESSION.md §2.2): int8/uint8 values whose max - min, computed
+// in numpy's arithmetic of their own dtype (int8 wraps: 100 - (-100) is -56), is below 2 are a
+// mask it skips; it fails on all other integer values ("Only floating numpy arrays are
+// supported."). `bytes` holds one value per byte.
+bool integer_values_are_mask(std::span<const std::byte> bytes, bool is_signed);
 
 // The target rules of COMPRESSION.md §3.7, checked before any output is written.
 void check_linear_quantizer_target(const config::OpLinearQuantizerConfig& config, int opset_version,

@@ -203,20 +203,6 @@ def test_palettized_int_consts_then_pruned_jointly(cid, prune_cfg, int_packages,
         assert (actual[name]["value"] == want["value"]).all(), f"{name}: values differ"
 
 
-def test_pruned_int_consts_not_palettized_jointly(int_packages, mlpress, tmp_path):
-    """Known gap: coremltools palettizes a pruned int8/uint8 table jointly; mlpress leaves it
-    pruned, with the reason in the report (docs/status.md #5)."""
-    import json
-    import test_joint
-    steps = test_joint.steps_of(_magnitude(target_sparsity=0.5), test_joint.unique())
-    out = tmp_path / "out.mlpackage"
-    run = test_joint.run_job(int_packages["iOS18-wide"], steps, out, tmp_path)
-    assert run.returncode == 0, harness.describe_run(run)
-    reasons = [w["reason"] for w in json.loads(run.stdout)["weights"]
-               if w["step"] == 2 and not w["compressed"]]
-    assert len([r for r in reasons if "integer weights jointly" in r]) == 2, reasons
-
-
 # --- n:m with tied magnitudes (fp16 and fp32) ----------------------------------------------------
 # coremltools zeroes the first n of np.argsort(|group|). numpy 2.2's argsort of up to 16 fp16
 # values is an insertion sort (ties by position); float32 rows go, on an x86-64 CPU with AVX2 and
