@@ -59,17 +59,24 @@ describe('without OPFS in the worker, the compress falls back to memory', () => 
     const workers = page.workers();
     assert.ok(workers.length >= 1);
     let fallbacks = 0;
+    let seenWorkers = 0;
     for (const worker of workers) {
-      const seen = await worker.evaluate(() => ({
-        syncHandles: typeof self.FileSystemSyncAccessHandle,
-        getDirectory: typeof navigator.storage.getDirectory,
-        memory: self.mlpressMemory ? self.mlpressMemory() : null,
-      }));
+      // A pool's helper may be ending as it is asked: it is then skipped.
+      const seen = await worker
+        .evaluate(() => ({
+          syncHandles: typeof self.FileSystemSyncAccessHandle,
+          getDirectory: typeof navigator.storage.getDirectory,
+          memory: self.mlpressMemory ? self.mlpressMemory() : null,
+        }))
+        .catch(() => null);
+      if (!seen) continue;
       assert.deepEqual([seen.syncHandles, seen.getDirectory], ['undefined', 'undefined'], worker.url());
       if (!seen.memory) continue;
+      seenWorkers++;
       assert.equal(seen.memory.spilledFiles, 0, worker.url());
       fallbacks += seen.memory.memoryFallbacks;
     }
+    assert.ok(seenWorkers >= 1, 'the page\'s worker answered');
     assert.ok(fallbacks >= 1, `files past 1 MiB stayed in memory (${fallbacks} fallbacks)`);
 
     const downloadPromise = page.waitForEvent('download');
