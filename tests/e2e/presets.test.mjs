@@ -95,6 +95,16 @@ describe('the iOS18 presets on the transformer sample', () => {
     assert.equal(compressed.filter((w) => w.step === 1).length, 8, 'the 8 weight matrices, embedding included');
     const summary = checkWithCoremltools(t, fromPage, configFile);
     assert.deepEqual(summary.constexpr, { constexpr_lut_to_sparse: 8, constexpr_sparse_to_dense: 8 });
+    // The same job as the CLI's repeated --config (every step after the first joint).
+    const prune = path.join(tmp, 'prune50.yaml');
+    const pal4 = path.join(tmp, 'pal4.yaml');
+    fs.writeFileSync(prune, 'config_type: OpMagnitudePrunerConfig\nglobal_config:\n  target_sparsity: 0.5\n');
+    fs.writeFileSync(pal4, 'config_type: OpPalettizerConfig\nglobal_config:\n  nbits: 4\n  mode: kmeans\n');
+    const twoConfigs = path.join(tmp, 'two-configs', path.basename(fromPage));
+    fs.mkdirSync(path.dirname(twoConfigs), { recursive: true });
+    const run = native(['compress', TRANSFORMER_SAMPLE, twoConfigs, '--config', prune, '--config', pal4]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.ok(fs.readFileSync(twoConfigs).equals(fs.readFileSync(fromPage)), 'equal to --config prune --config pal4');
   });
 
   test('“transformer: int4 per-block 32, embeddings palettized”: the CLI\'s zip, and coremltools\' two calls', async (t) => {
