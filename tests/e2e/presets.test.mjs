@@ -4,7 +4,8 @@
 // embeddings palettized) and the one-step int4 ones. Each download must equal `mlpress
 // compress` with the same job byte for byte; the two-step ones must also load in coremltools
 // and hold the same constexpr ops as coremltools' own calls in sequence
-// (tests/e2e/check_with_coremltools.py). The presets are off, saying why, for the iOS16 sample.
+// (tests/e2e/check_with_coremltools.py), as must the one-step int4 ones. The presets are off,
+// saying why, for the iOS16 sample.
 //
 //   node --test tests/e2e/presets.test.mjs
 import assert from 'node:assert/strict';
@@ -123,10 +124,14 @@ describe('the iOS18 presets on the transformer sample', () => {
     ['int4 per-block 32 (iOS18)', 'int4'],
     ['transformer: int4 per-block 32 (iOS18), embeddings kept dense', 'tfm-int4'],
   ]) {
-    test(`“${label}” gives the CLI's zip`, async () => {
+    test(`“${label}” gives the CLI's zip, and coremltools' linear_quantize_weights`, async (t) => {
       await page.getByLabel('Preset').selectOption({ label });
-      const { report } = await compressAndCompare(`transformer-${tag}.mlpackage.zip`);
+      const { fromPage, configFile, report } = await compressAndCompare(`transformer-${tag}.mlpackage.zip`);
       assert.ok(report.weights.some((w) => w.op_type === 'constexpr_blockwise_shift_scale'));
+      const summary = checkWithCoremltools(t, fromPage, configFile);
+      const quantized = tag === 'int4' ? 8 : 7; // the embedding table too, or kept dense
+      assert.deepEqual(summary.constexpr, { constexpr_blockwise_shift_scale: quantized });
+      assert.equal(summary.exact, 8, 'all 8 weight matrices (dense or int4) decode bit-equal to coremltools\'');
     });
   }
 
