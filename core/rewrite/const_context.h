@@ -28,6 +28,15 @@ struct ConstContext {
   std::function<std::string(const std::string& op_type)> auto_name;
   mil::BlobFiles* blobs = nullptr;
   BlobRelocator* relocator = nullptr;
+  // The step runs with joint_compression: coremltools then casts int8/uint8 values to int32
+  // before palettizing them, so numpy's int8 wrap-around does not apply.
+  bool joint_compression = false;
+  // Where new payloads go: (package-relative blob file, dtype, bytes, padding bits) -> the
+  // payload's metadata offset. Unset: appended through `relocator`. Set when the compressed
+  // result is recorded to be spliced in later (precomputed.h).
+  std::function<uint64_t(const std::string& file, blob::BlobDType dtype,
+                         std::span<const std::byte> bytes, uint64_t padding_bits)>
+      append_payload;
 };
 
 // The ops replacing a const, in program order; consumers bind to the last one's output.
@@ -38,18 +47,19 @@ using Replacement = std::vector<CoreML::Specification::MILSpec::Operation>;
 class PayloadSink {
  public:
   PayloadSink(const ConstContext& context, const std::string& file_name)
-      : relocator_(*context.relocator), file_(context.blobs->output_path_for(file_name)) {}
+      : context_(context), file_(context.blobs->output_path_for(file_name)) {}
 
   mil::BlobAppender appender() {
     return [this](blob::BlobDType dtype, std::span<const std::byte> data, uint64_t padding) {
       stored_ += data.size();
-      return relocator_.append_new(file_, dtype, data, padding);
+      if (context_.append_payload) return context_.append_payload(file_, dtype, data, padding);
+      return context_.relocator->append_new(file_, dtype, data, padding);
     };
   }
   uint64_t stored_bytes() const { return stored_; }
 
  private:
-  BlobRelocator& relocator_;
+  const ConstContext& context_;
   std::string file_;
   uint64_t stored_ = 0;
 };

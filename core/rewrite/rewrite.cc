@@ -18,9 +18,11 @@
 #include "core/package/package_reader.h"
 #include "core/package/package_writer.h"
 #include "core/rewrite/blob_relocator.h"
+#include "core/rewrite/joint_config_names.h"
 #include "core/rewrite/joint_const.h"
 #include "core/rewrite/package_output.h"
 #include "core/rewrite/palettize_const.h"
+#include "core/rewrite/precomputed.h"
 #include "core/rewrite/prune_const.h"
 #include "core/rewrite/quantize_const.h"
 
@@ -125,15 +127,18 @@ void index_producers(const spec::Block& block,
 
 class ProgramRewriter {
  public:
+  // `relocator` null: planning and precompute() only. `precomputed`: results spliced in by
+  // replace_const (null: none).
   ProgramRewriter(mil::ProgramRef& program, const std::string& origin, mil::BlobFiles& blobs,
-                  rewrite::BlobRelocator& relocator, RewriteReport& report,
-                  ProgressTracker& progress)
+                  rewrite::BlobRelocator* relocator, RewriteReport& report,
+                  ProgressTracker& progress, rewrite::PrecomputedResults* precomputed = nullptr)
       : program_(program),
         origin_(origin + " (" + program.id + ")"),
         blobs_(blobs),
         relocator_(relocator),
         report_(report),
-        progress_(progress) {}
+        progress_(progress),
+        precomputed_(precomputed) {}
 
   void plan(const CompressionStep& step, size_t step_number) {
     step_ = &step;
@@ -251,7 +256,7 @@ class ProgramRewriter {
 
   void run() {
     auto relocate = [&](spec::Value& value, const std::string& at) {
-      relocator_.relocate(value, at);
+      relocator_->relocate(value, at);
     };
     mil::for_each_attribute_value(*program_.program->mutable_attributes(),
                                   origin_ + ": program attributes", relocate);
@@ -287,9 +292,22 @@ class ProgramRewriter {
   // to the ops using the dense weight, and sizes it by that dense weight (§2.1, §2.3).
   void plan_joint(const CompressionStep& step, const mil::WeightInfo& weight,
                   const config::ProgramFacts& facts, size_t step_number) {
+    // Built once per function and step (the program does not change while planning).
+    auto& producers = producers_[weight.function];
+    if (producers.empty()) {
+      for (const auto& [key, block] :
+           program_.program->functions().at(weight.function).block_specializations())
+        index_producers(block, producers);
+    }
+    const auto producer = [&](const std::string& var) -> const spec::Operation* {
+      auto it = producers.find(var);
+      return it == producers.end() ? nullptr : it->second;
+    };
+    const spec::Operation* head = producers.at(weight.name);
     mil::WeightInfo as_dense = weight;
     as_dense.op_type = "const";
-    const auto resolution = config::resolve(step.config, as_dense, facts.lookup());
+    const auto resolution = config::resolve(step.config, as_dense, facts.lookup(),
+                                            rewrite::joint_config_names(*head, step.api, producer));
     WeightOutcome outcome = outcome_for(weight, step_number);
     if (const auto* skipped = std::get_if<config::Skipped>(&resolution)) {
       outcome.reason = skipped->text;
@@ -298,22 +316,9 @@ class ProgramRewriter {
     }
     const auto& resolved = std::get<config::Resolved>(resolution);
     FunctionContext& fn = function(weight.function);
-    // Built once per function and step (the program does not change while planning).
-    auto& producers = producers_[weight.function];
-    if (producers.empty()) {
-      for (const auto& [key, block] :
-           program_.program->functions().at(weight.function).block_specializations())
-        index_producers(block, producers);
-    }
-    const spec::Operation* head = producers.at(weight.name);
     const std::string at = where(fn, weight.op_name, head->type());
-    const rewrite::JointPlan joint = rewrite::plan_joint(
-        *head, step.api, resolved.config,
-        [&](const std::string& var) -> const spec::Operation* {
-          auto it = producers.find(var);
-          return it == producers.end() ? nullptr : it->second;
-        },
-        at);
+    const rewrite::JointPlan joint =
+        rewrite::plan_joint(*head, step.api, resolved.config, producer, at);
     outcome.config_from = resolved.source.describe();
     if (!joint.kind) {
       outcome.reason = joint.reason;
@@ -336,7 +341,8 @@ class ProgramRewriter {
     context.unique_name = [this, &fn](const std::string& base) { return unique_name(fn, base); };
     context.auto_name = [&fn](const std::string& type) { return auto_name(fn, type); };
     context.blobs = &blobs_;
-    context.relocator = &relocator_;
+    context.joint_compression = step_ && step_->joint_compression;
+    context.relocator = relocator_;
     return context;
   }
 
@@ -385,7 +391,7 @@ class ProgramRewriter {
   void walk_block(spec::Block& block, FunctionContext& fn) {
     mil::for_each_attribute_value(
         *block.mutable_attributes(), origin_ + ": function \"" + fn.name + "\" block",
-        [&](spec::Value& value, const std::string& at) { relocator_.relocate(value, at); });
+        [&](spec::Value& value, const std::string& at) { relocator_->relocate(value, at); });
     // The ops are moved into a new list, so that a const can be replaced by several ops.
     google::protobuf::RepeatedPtrField<spec::Operation> out;
     out.Reserve(block.operations_size());
@@ -412,7 +418,7 @@ class ProgramRewriter {
         }
       }
       mil::for_each_value_in_op(op, op_where, [&](spec::Value& value, const std::string& at) {
-        relocator_.relocate(value, at);
+        relocator_->relocate(value, at);
       });
       for (auto& nested : *op.mutable_blocks()) walk_block(nested, fn);
       out.Add(std::move(op));
@@ -430,24 +436,143 @@ class ProgramRewriter {
                      google::protobuf::RepeatedPtrField<spec::Operation>& out) {
     WeightOutcome& outcome = report_.weights[decision.outcome];
     progress_.report(outcome.name);
-    const rewrite::ConstContext context = const_context(fn, op_where, mil::op_name(op));
     std::optional<rewrite::Replacement> replacement;
-    if (const auto* linear = std::get_if<config::OpLinearQuantizerConfig>(&decision.config)) {
-      replacement = rewrite::quantize_const(op, *linear, decision.axes, context, outcome);
-    } else if (const auto* palette = std::get_if<config::OpPalettizerConfig>(&decision.config)) {
-      replacement = rewrite::palettize_const(op, *palette, decision.axes, context, outcome);
-    } else if (const auto* threshold =
-                   std::get_if<config::OpThresholdPrunerConfig>(&decision.config)) {
-      replacement = rewrite::prune_const(op, *threshold, context, outcome);
+    auto precomputed = precomputed_ ? precomputed_->read(decision.outcome)
+                                    : std::optional<rewrite::PrecomputedResult>();
+    if (precomputed) {
+      replacement = splice_precomputed(*precomputed, fn, op_where, outcome);
     } else {
-      replacement = rewrite::prune_const(
-          op, std::get<config::OpMagnitudePrunerConfig>(decision.config), context, outcome);
+      replacement =
+          compress_const(op, decision, const_context(fn, op_where, mil::op_name(op)), outcome);
     }
     progress_.finished_one();
     if (!replacement) return false;
     fn.renamed[op.outputs(0).name()] = replacement->back().outputs(0).name();
     for (auto& new_op : *replacement) out.Add(std::move(new_op));
     return true;
+  }
+
+  static std::optional<rewrite::Replacement> compress_const(const spec::Operation& op,
+                                                            const Decision& decision,
+                                                            const rewrite::ConstContext& context,
+                                                            WeightOutcome& outcome) {
+    if (const auto* linear = std::get_if<config::OpLinearQuantizerConfig>(&decision.config)) {
+      return rewrite::quantize_const(op, *linear, decision.axes, context, outcome);
+    }
+    if (const auto* palette = std::get_if<config::OpPalettizerConfig>(&decision.config)) {
+      return rewrite::palettize_const(op, *palette, decision.axes, context, outcome);
+    }
+    if (const auto* threshold = std::get_if<config::OpThresholdPrunerConfig>(&decision.config)) {
+      return rewrite::prune_const(op, *threshold, context, outcome);
+    }
+    return rewrite::prune_const(op, std::get<config::OpMagnitudePrunerConfig>(decision.config),
+                                context, outcome);
+  }
+
+  // A weight another process compressed: its names and payloads are taken here, in the walk's
+  // order, so the output is what compressing it here would have written.
+  std::optional<rewrite::Replacement> splice_precomputed(rewrite::PrecomputedResult& result,
+                                                         FunctionContext& fn,
+                                                         const std::string& op_where,
+                                                         WeightOutcome& outcome) {
+    if (result.name != outcome.name) {
+      throw Error(op_where + ": the precomputed result of weight " + std::to_string(result.index) +
+                  " is for \"" + result.name + "\", not \"" + outcome.name + "\"");
+    }
+    if (result.error) throw Error(*result.error);
+    outcome.compressed = result.outcome.compressed;
+    outcome.op_type = result.outcome.op_type;
+    outcome.reason = result.outcome.reason;
+    outcome.stored_bytes = result.outcome.stored_bytes;
+    outcome.snr_db = result.outcome.snr_db;
+    outcome.cosine = result.outcome.cosine;
+    if (result.ops.empty()) return std::nullopt;
+    return rewrite::replay_precomputed(
+        result, [&](const std::string& base) { return unique_name(fn, base); },
+        [&](const rewrite::PrecomputedPayload& p) {
+          return relocator_->append_new(p.file, p.dtype, p.bytes, p.padding_bits);
+        },
+        op_where);
+  }
+
+ public:
+  // Compresses the planned consts whose report index is in `selected`, in the walk's order,
+  // recording each result instead of writing it; nothing of the program changes. Returns false
+  // when a compressor threw (recorded as the result): the share ends there.
+  bool precompute(const std::set<uint64_t>& selected, rewrite::PrecomputedWriter& writer,
+                  ProgressTracker& progress) {
+    for (const auto& name : sorted_function_names()) {
+      const auto& function = program_.program->functions().at(name);
+      std::vector<std::string> keys;
+      for (const auto& [key, block] : function.block_specializations()) keys.push_back(key);
+      std::sort(keys.begin(), keys.end());
+      for (const auto& key : keys) {
+        if (!precompute_block(function.block_specializations().at(key), this->function(name),
+                              selected, writer, progress))
+          return false;
+      }
+    }
+    return true;
+  }
+
+  // The report indices of the consts this program's plan compresses.
+  void planned_indices(std::vector<uint64_t>& out) const {
+    for (const auto& [name, fn] : functions_) {
+      for (const auto& [var, decision] : fn.decisions) out.push_back(decision.outcome);
+    }
+  }
+
+ private:
+  bool precompute_block(const spec::Block& block, FunctionContext& fn,
+                        const std::set<uint64_t>& selected, rewrite::PrecomputedWriter& writer,
+                        ProgressTracker& progress) {
+    for (const auto& op : block.operations()) {
+      if (op.type() == "const" && op.outputs_size() == 1) {
+        auto decision = fn.decisions.find(op.outputs(0).name());
+        if (decision != fn.decisions.end() && selected.count(decision->second.outcome)) {
+          if (!precompute_const(op, decision->second, fn, writer, progress)) return false;
+          continue;
+        }
+      }
+      for (const auto& nested : op.blocks()) {
+        if (!precompute_block(nested, fn, selected, writer, progress)) return false;
+      }
+    }
+    return true;
+  }
+
+  bool precompute_const(const spec::Operation& op, const Decision& decision, FunctionContext& fn,
+                        rewrite::PrecomputedWriter& writer, ProgressTracker& progress) {
+    WeightOutcome outcome = report_.weights[decision.outcome];
+    progress.report(outcome.name);
+    rewrite::PrecomputedResult result;
+    result.index = decision.outcome;
+    result.name = outcome.name;
+    const std::string name = mil::op_name(op);
+    rewrite::ConstContext context = const_context(fn, where(fn, name, op.type()), name);
+    context.unique_name = [&result](const std::string& base) {
+      result.name_bases.push_back(base);
+      return rewrite::kStandInNamePrefix + std::to_string(result.name_bases.size() - 1);
+    };
+    context.append_payload = [&result](const std::string& file, blob::BlobDType dtype,
+                                       std::span<const std::byte> bytes, uint64_t padding) {
+      result.payloads.push_back({file, dtype, padding, {bytes.begin(), bytes.end()}});
+      return rewrite::kStandInOffsetBase + (result.payloads.size() - 1);
+    };
+    bool ok = true;
+    try {
+      auto replacement = compress_const(op, decision, context, outcome);
+      if (replacement) result.ops = std::move(*replacement);
+    } catch (const Cancelled&) {
+      throw;
+    } catch (const std::exception& e) {
+      result.error = e.what();
+      ok = false;
+    }
+    result.outcome = std::move(outcome);
+    writer.add(result);
+    progress.finished_one();
+    return ok;
   }
 
   // A joint step's rewrite of a compressed chain, at its final op `head`; when the weight is
@@ -487,7 +612,7 @@ class ProgramRewriter {
                google::protobuf::RepeatedPtrField<spec::Operation>& out) {
     const std::string op_where = where(fn, mil::op_name(op), op.type());
     mil::for_each_value_in_op(op, op_where, [&](spec::Value& value, const std::string& at) {
-      relocator_.relocate(value, at);
+      relocator_->relocate(value, at);
     });
     out.Add(std::move(op));
   }
@@ -495,9 +620,10 @@ class ProgramRewriter {
   mil::ProgramRef& program_;
   std::string origin_;
   mil::BlobFiles& blobs_;
-  rewrite::BlobRelocator& relocator_;
+  rewrite::BlobRelocator* relocator_;
   RewriteReport& report_;
   ProgressTracker& progress_;
+  rewrite::PrecomputedResults* precomputed_;
   std::map<std::string, FunctionContext> functions_;
   std::map<std::string, std::map<std::string, const spec::Operation*>> producers_;
   const CompressionStep* step_ = nullptr;
@@ -547,7 +673,7 @@ class StepFolder {
 RewriteReport run_step(const std::string& in_path, const std::string& out_path,
                        const CompressionStep* step, size_t step_number,
                        const std::vector<CompressionStep>& all_steps, ProgressTracker& progress,
-                       bool final) {
+                       bool final, rewrite::PrecomputedResults* precomputed = nullptr) {
   auto package = PackageReader::open(in_path);
   const std::string model_file = package->root_model_file();
   const std::string origin = package->describe(model_file);
@@ -562,8 +688,8 @@ RewriteReport run_step(const std::string& in_path, const std::string& out_path,
   rewrite::BlobRelocator relocator(blobs, writer);
   for (auto& program : programs) {
     if (step) upgrade_to_ios16(program);
-    rewriters.push_back(
-        std::make_unique<ProgramRewriter>(program, origin, blobs, relocator, report, progress));
+    rewriters.push_back(std::make_unique<ProgramRewriter>(program, origin, blobs, &relocator,
+                                                          report, progress, precomputed));
     if (step_number == 1) rewriters.back()->check_joint_target(all_steps);
     // Every config problem is found before any weight is written.
     if (step) rewriters.back()->plan(*step, step_number);
@@ -583,7 +709,89 @@ RewriteReport run_step(const std::string& in_path, const std::string& out_path,
   return report;
 }
 
+// Opens and plans `step` on `in_path` as run_step does, without an output, and hands the
+// planned programs to `use`.
+void with_planned_programs(const std::string& in_path, const CompressionStep& step,
+                           const std::function<void(std::vector<std::unique_ptr<ProgramRewriter>>&,
+                                                    RewriteReport&)>& use) {
+  auto package = PackageReader::open(in_path);
+  const std::string model_file = package->root_model_file();
+  const std::string origin = package->describe(model_file);
+  mil::Model model =
+      mil::parse_model(package->read_file(model_file, package->limits().max_model_bytes), origin);
+  auto programs = mil::find_programs(model, origin);
+  RewriteReport report;
+  ProgressTracker planning(RewriteOptions{});
+  mil::BlobFiles blobs(*package);
+  std::vector<std::unique_ptr<ProgramRewriter>> rewriters;
+  const std::vector<CompressionStep> steps{step};
+  for (auto& program : programs) {
+    upgrade_to_ios16(program);
+    rewriters.push_back(
+        std::make_unique<ProgramRewriter>(program, origin, blobs, nullptr, report, planning));
+    rewriters.back()->check_joint_target(steps);
+    rewriters.back()->plan(step, 1);
+  }
+  use(rewriters, report);
+}
+
 }  // namespace
+
+PrecomputePlan precompute_candidates(const std::string& in_path, const RewriteOptions& options) {
+  check_steps(options);
+  PrecomputePlan plan;
+  if (options.steps.size() != 1) {
+    plan.reason = options.steps.empty() ? "a lossless rewrite compresses nothing"
+                                        : "a job of several steps runs them one after the other";
+    return plan;
+  }
+  if (options.steps[0].joint_compression) {
+    plan.reason = "a joint step rewrites existing compressed chains";
+    return plan;
+  }
+  with_planned_programs(in_path, options.steps[0], [&](auto& rewriters, RewriteReport& report) {
+    std::vector<uint64_t> indices;
+    for (auto& rewriter : rewriters) rewriter->planned_indices(indices);
+    std::sort(indices.begin(), indices.end());
+    for (uint64_t index : indices) {
+      plan.weights.push_back(
+          {index, report.weights[index].name, report.weights[index].dense_bytes});
+    }
+  });
+  plan.splittable = true;
+  return plan;
+}
+
+uint64_t precompute_weights(const std::string& in_path, const std::string& results_path,
+                            const RewriteOptions& options, const std::vector<uint64_t>& indices) {
+  check_steps(options);
+  if (options.steps.size() != 1 || options.steps[0].joint_compression) {
+    throw Error("precomputed weights apply to a single compression step that is not joint");
+  }
+  const std::set<uint64_t> selected(indices.begin(), indices.end());
+  uint64_t written = 0;
+  with_planned_programs(in_path, options.steps[0], [&](auto& rewriters, RewriteReport&) {
+    std::vector<uint64_t> planned;
+    for (auto& rewriter : rewriters) rewriter->planned_indices(planned);
+    const std::set<uint64_t> known(planned.begin(), planned.end());
+    for (uint64_t index : selected) {
+      if (!known.count(index)) {
+        throw Error(in_path + ": weight " + std::to_string(index) +
+                    " is not one the config compresses");
+      }
+    }
+    ProgressTracker progress(options);
+    progress.add_planned(selected.size());
+    rewrite::PrecomputedWriter writer(results_path);
+    for (auto& rewriter : rewriters) {
+      if (!rewriter->precompute(selected, writer, progress)) break;
+    }
+    progress.report("");
+    writer.close();
+    written = writer.count();
+  });
+  return written;
+}
 
 RewriteReport rewrite_package(const std::string& in_path, const std::string& out_path,
                               const RewriteOptions& options) {
@@ -591,9 +799,12 @@ RewriteReport rewrite_package(const std::string& in_path, const std::string& out
   check_steps(options);
   ProgressTracker progress(options);
   const auto& steps = options.steps;
+  if (options.precomputed && (steps.size() != 1 || steps[0].joint_compression)) {
+    throw Error("precomputed weights apply to a single compression step that is not joint");
+  }
   if (steps.size() <= 1) {
     return run_step(in_path, out_path, steps.empty() ? nullptr : &steps[0], 1, steps, progress,
-                    true);
+                    true, options.precomputed);
   }
   // Each step reads what the previous one wrote, exactly as separate coremltools calls would;
   // the packages in between live in a temporary folder, and only the last step writes OUT.

@@ -12,6 +12,10 @@
 
 namespace mlpress {
 
+namespace rewrite {
+class PrecomputedResults;  // precomputed.h
+}
+
 // One coremltools call: linear_quantize_weights(model, config) and so on.
 struct CompressionStep {
   config::Api api = config::Api::linear_quantize_weights;
@@ -39,6 +43,10 @@ struct RewriteOptions {
   // Called before each weight is compressed and once before the output is written. Returning
   // false cancels: the rewrite throws Cancelled and leaves no output behind.
   std::function<bool(const RewriteProgress&)> on_progress;
+  // Weights compressed ahead of time by precompute_weights (with the same input and steps):
+  // each is spliced in at its place instead of being compressed here, and the output is the
+  // same bytes. Weights it lacks are compressed here. A single, non-joint step only.
+  rewrite::PrecomputedResults* precomputed = nullptr;
 };
 
 // What happened to one weight that a compression step looked at.
@@ -74,5 +82,30 @@ struct RewriteReport {
 // refused before any output is written.
 RewriteReport rewrite_package(const std::string& in_path, const std::string& out_path,
                               const RewriteOptions& options = {});
+
+// Splitting the compression of one rewrite between processes that share no memory: each
+// compresses a share of the weights into a results file (precompute_weights), then one
+// rewrite_package with `precomputed` over those files writes the package.
+struct PrecomputeCandidate {
+  uint64_t index = 0;  // the weight's index in the rewrite's report
+  std::string name;
+  uint64_t dense_bytes = 0;
+};
+struct PrecomputePlan {
+  bool splittable = false;
+  std::string reason;                        // why not, when not splittable
+  std::vector<PrecomputeCandidate> weights;  // the weights the step compresses, in report order
+};
+// Plans `options` on `in_path` (every config error is thrown here, as rewrite_package would);
+// splittable for a single step that is not joint: the weights it would compress.
+PrecomputePlan precompute_candidates(const std::string& in_path, const RewriteOptions& options);
+
+// Compresses the weights of `indices` (PrecomputeCandidate::index) one at a time, in the walk's
+// order, appending each result to a new file `results_path`. options.on_progress counts this
+// share; returning false cancels (Cancelled; the results file is then incomplete, and the caller
+// discards it). A weight whose compressor throws is stored as that error (the rewrite throws it
+// at that weight's place, as a single run would) and ends the share. Returns the results written.
+uint64_t precompute_weights(const std::string& in_path, const std::string& results_path,
+                            const RewriteOptions& options, const std::vector<uint64_t>& indices);
 
 }  // namespace mlpress
