@@ -174,7 +174,12 @@ std::string ConfigSource::describe() const {
   return "global_config";
 }
 
-Lookup lookup_config(const OptimizationConfig& config, const mil::WeightInfo& weight) {
+Lookup lookup_config(const OptimizationConfig& config, const mil::WeightInfo& weight,
+                     const std::vector<std::string>& names_first) {
+  for (const std::string& name : names_first) {
+    if (auto it = config.op_name_configs.find(name); it != config.op_name_configs.end())
+      return {it->second, {ConfigSource::Level::op_name_const, name}};
+  }
   for (const std::string* name : {&weight.op_name, &weight.name}) {
     if (auto it = config.op_name_configs.find(*name); it != config.op_name_configs.end())
       return {it->second, {ConfigSource::Level::op_name_const, *name}};
@@ -211,7 +216,7 @@ Lookup lookup_config(const OptimizationConfig& config, const mil::WeightInfo& we
 }
 
 Resolution resolve(const OptimizationConfig& config, const mil::WeightInfo& weight,
-                   const ConsumerLookup& lookup) {
+                   const ConsumerLookup& lookup, const std::vector<std::string>& names_first) {
   // 1. Only plain consts are candidates (joint compression is not handled here).
   if (weight.op_type != "const") {
     return Skipped{SkipReason::already_compressed,
@@ -229,7 +234,7 @@ Resolution resolve(const OptimizationConfig& config, const mil::WeightInfo& weig
                    "fewer than 10 elements (" + std::to_string(count) + ")"};
   }
   // 3. Config resolution, conflicts included (before any size test).
-  const Lookup found = lookup_config(config, weight);
+  const Lookup found = lookup_config(config, weight, names_first);
   if (weight.consumers.empty() && found.source.level != ConfigSource::Level::op_name_const) {
     return Skipped{SkipReason::no_consumers, weight.is_block_output
                                                  ? "not consumed by any op (only a block output)"

@@ -96,15 +96,18 @@ using Resolution = std::variant<Resolved, Skipped>;
 
 // The config lookup alone (§1.2 steps 1-4): nullopt config means None. Throws on a conflict
 // between consumers and on a "const" op_type entry. Consumers of type constexpr_* are looked
-// up like any op.
+// up like any op. `names_first` are op names tried before the weight's own (the payload and
+// inner ops of a constexpr chain a joint step recompresses: rewrite/joint_config_names.h).
 struct Lookup {
   MaybeOpConfig config;
   ConfigSource source;
 };
-Lookup lookup_config(const OptimizationConfig& config, const mil::WeightInfo& weight);
+Lookup lookup_config(const OptimizationConfig& config, const mil::WeightInfo& weight,
+                     const std::vector<std::string>& names_first = {});
 
 // The whole decision for one weight, in coremltools' order (§2.1).
 Resolution resolve(const OptimizationConfig& config, const mil::WeightInfo& weight,
-                   const ConsumerLookup& lookup = {});
+                   const ConsumerLookup& lookup = {},
+                   const std::vector<std::string>& names_first = {});
 
 }  // namespace mlpress::config

@@ -1,0 +1,175 @@
+"""op_name_configs keys that name part of an existing constexpr chain, in joint compression.
+
+coremltools looks a weight's config up by the name of the op it visits, then (when that op only
+feeds constexpr ops) by the name of the first constexpr it feeds, and so on down the chain, then
+by the ops using the decoded weight. Joint palettization and quantization visit the payload
+const they compress (a pruned weight's nonzero_data, quantized codes, a LUT), so a key naming
+that const, or a constexpr between it and the chain's end, selects the weight; joint pruning
+visits the chain's last constexpr, so keys naming its payload consts select nothing.
+
+coremltools writes every payload inline, so a payload has no op name in the file: its loader
+names it "<constexpr op name>_<parameter>_<n>", n counting the loads of that program in the
+process (0 in a fresh one: the name a user sees and the one mlpress accepts). Each case runs
+coremltools' earlier steps (global configs) and saves the package, then runs the last step with
+a single op_name_configs key through coremltools in a fresh process and through mlpress on that
+same saved package; both must compress the same weights into the same ops and values (op names
+aside: coremltools names the new ops after the payload's load-time name)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fixtures
+import harness
+import parity
+
+API = {"OpLinearQuantizerConfig": "linear_quantize_weights",
+       "OpPalettizerConfig": "palettize_weights",
+       "OpMagnitudePrunerConfig": "prune_weights"}
+
+PRUNE = {"config_type": "OpMagnitudePrunerConfig", "target_sparsity": 0.5}
+PALETTIZE = {"config_type": "OpPalettizerConfig", "nbits": 4, "mode": "uniform"}
+UNIQUE = {"config_type": "OpPalettizerConfig", "mode": "unique"}
+QUANTIZE = {"config_type": "OpLinearQuantizerConfig", "dtype": "int8",
+            "mode": "linear_symmetric", "granularity": "per_channel"}
+QUANTIZE_LUT = {**QUANTIZE, "granularity": "per_tensor"}
+
+
+def _config(step: dict, key: str | None) -> dict:
+    spec = {k: v for k, v in step.items() if k != "config_type"}
+    spec["weight_threshold"] = 500
+    if key is None:
+        return {"config_type": step["config_type"], "global_config": spec}
+    return {"config_type": step["config_type"], "op_name_configs": {key: spec}}
+
+
+def _earlier(src: Path, steps: list[dict], out: Path) -> Path:
+    """coremltools' earlier steps (global configs, the second and later ones joint), saved."""
+    import coremltools as ct
+    model = ct.models.MLModel(str(src), skip_model_load=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i, step in enumerate(steps):
+            model = getattr(ct.optimize.coreml, API[step["config_type"]])(
+                model, ct.optimize.coreml.OptimizationConfig.from_dict(_config(step, None)),
+                joint_compression=i > 0)
+    model.save(str(out))
+    return out
+
+
+def _chain(package: Path, consumer: str) -> dict[str, str]:
+    """Names along the chain feeding `consumer`'s weight, read from the file (no MIL loader, whose
+    names depend on earlier loads), by role: "end" (the chain's last op) and, per constexpr,
+    "<op type>.<parameter>": the op bound to that parameter, or for an inline value the name
+    coremltools' loader gives it in a fresh process."""
+    import coremltools as ct
+    spec = ct.utils.load_spec(str(package))
+    block = next(iter(spec.mlProgram.functions["main"].block_specializations.values()))
+    ops = {out.name: op for op in block.operations for out in op.outputs}
+
+    def name_of(op):
+        return op.attributes["name"].immediateValue.tensor.strings.values[0]
+
+    use = next(op for op in block.operations if name_of(op) == consumer)
+    head = ops[use.inputs["weight"].arguments[0].name]
+    names = {"end": name_of(head)}
+    pending = [head]
+    while pending:
+        op = pending.pop()
+        for param, arg in op.inputs.items():
+            binding = arg.arguments[0]
+            if binding.WhichOneof("binding") == "value":
+                names[f"{op.type}.{param}"] = f"{name_of(op)}_{param}_0"
+            elif binding.name in ops:
+                names[f"{op.type}.{param}"] = name_of(ops[binding.name])
+                if ops[binding.name].type.startswith("constexpr_"):
+                    pending.append(ops[binding.name])
+    return names
+
+
+_FRESH = """
+import json, sys, warnings
+warnings.simplefilter("ignore")
+import coremltools as ct
+api, src, cfg, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+model = ct.models.MLModel(src, skip_model_load=True)
+config = ct.optimize.coreml.OptimizationConfig.from_dict(cfg)
+getattr(ct.optimize.coreml, api)(model, config, joint_compression=True).save(out)
+"""
+
+
+def _fresh_reference(src: Path, step: dict, key: str, out: Path) -> Path:
+    """coremltools' joint `step` keyed by `key`, in a process that has loaded nothing yet."""
+    import subprocess
+    import sys
+    run = subprocess.run([sys.executable, "-c", _FRESH, API[step["config_type"]], str(src),
+                          json.dumps(_config(step, key)), str(out)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return out
+
+
+def _ops(package: Path) -> list:
+    """Every constexpr op's type and parameter dtypes/shapes, without names."""
+    return sorted((v["type"], sorted(v["params"].items())) for k, v in
+                  parity.constexprs(package).items() if k != "spec_version")
+
+
+# (case id, earlier steps, last step, role of the key in the chain feeding conv_cast_fp16's weight,
+#  whether coremltools then compresses that weight again)
+CASES = [
+    # Joint palettization visits a pruned weight's nonzero_data const.
+    ("prune-palettize-nonzero_data", [PRUNE], PALETTIZE, "constexpr_sparse_to_dense.nonzero_data",
+     True),
+    ("prune-palettize-mask", [PRUNE], PALETTIZE, "constexpr_sparse_to_dense.mask", False),
+    ("prune-palettize-end", [PRUNE], PALETTIZE, "end", True),
+    ("prune-quantize-nonzero_data", [PRUNE], QUANTIZE, "constexpr_sparse_to_dense.nonzero_data",
+     True),
+    # Joint quantization visits a LUT const, through a lut_to_sparse on a pruned weight.
+    ("palettize-quantize-lut", [PALETTIZE], QUANTIZE_LUT, "constexpr_lut_to_dense.lut", True),
+    ("palettize-quantize-indices", [PALETTIZE], QUANTIZE_LUT, "constexpr_lut_to_dense.indices",
+     False),
+    ("prune-palettize-quantize-lut", [PRUNE, PALETTIZE], QUANTIZE_LUT,
+     "constexpr_lut_to_sparse.lut", True),
+    ("prune-palettize-quantize-lut_to_sparse", [PRUNE, PALETTIZE], QUANTIZE_LUT,
+     "constexpr_sparse_to_dense.nonzero_data", True),
+    # int8 codes of a quantized weight, palettized jointly.
+    ("quantize-palettize-int8-data", [QUANTIZE], UNIQUE, "constexpr_blockwise_shift_scale.data",
+     True),
+    ("quantize-palettize-scale", [QUANTIZE], UNIQUE, "constexpr_blockwise_shift_scale.scale",
+     False),
+    # Joint pruning visits the chain's last constexpr: its payload consts' names select nothing.
+    ("quantize-prune-int8-data", [QUANTIZE], PRUNE, "constexpr_blockwise_shift_scale.data", False),
+    ("quantize-prune-end", [QUANTIZE], PRUNE, "end", True),
+    ("palettize-prune-indices", [PALETTIZE], PRUNE, "constexpr_lut_to_dense.indices", False),
+    ("palettize-prune-lut", [PALETTIZE], PRUNE, "constexpr_lut_to_dense.lut", False),
+    ("palettize-prune-end", [PALETTIZE], PRUNE, "end", True),
+]
+
+
+@pytest.mark.parametrize("earlier,last,role,selects", [
+    pytest.param(e, l, r, s, id=c) for c, e, l, r, s in CASES])
+def test_joint_key_names_chain_op(earlier, last, role, selects, fixture_dir, mlpress, tmp_path):
+    src = fixtures.fixture_path("conv_ios18_fp16", fixture_dir)
+    before = _earlier(src, earlier, tmp_path / "before.mlpackage")
+    key = _chain(before, "conv_cast_fp16")[role]
+    ref = _fresh_reference(before, last, key, tmp_path / "ref.mlpackage")
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"steps": [{"config": _config(last, key),
+                                          "joint_compression": True}]}))
+    out = tmp_path / "out.mlpackage"
+    run = harness.run_mlpress("compress", before, out, "--config", job, "--json")
+    assert run.returncode == 0, harness.describe_run(run)
+    assert _ops(out) == _ops(ref)
+    want = parity.decompressed(ref, tmp_path / "ref_d.mlpackage")
+    got = parity.decompressed(out, tmp_path / "out_d.mlpackage")
+    assert sorted(got) == sorted(want)
+    for name in want:
+        assert np.array_equal(got[name], want[name], equal_nan=want[name].dtype.kind == "f"), name
+    # coremltools compressed the keyed weight again exactly when the case says it does.
+    assert (_ops(before) != _ops(ref)) == selects
