@@ -110,14 +110,14 @@ bool has_output(const OpenedModel& opened, const std::string& name) {
                                const spec::Block& block) { return find_output(block, name); });
 }
 
-// What the weight `name` of `before_path` is called in `after_path`: the same name when that
-// has it; else (compression renames it, e.g. NAME_palettized) what the first op consuming it in
-// `before_path` binds the same parameter to in `after_path`.
-std::string name_in(const std::string& before_path, const std::string& after_path,
+// What the weight `name` of `from_path` is called in `to_path`: the same name when that has
+// it; else (compression renames it, e.g. NAME_palettized) what the first op consuming it in
+// `from_path` binds the same parameter to in `to_path`.
+std::string name_in(const std::string& from_path, const std::string& to_path,
                     const std::string& name) {
-  const OpenedModel after(after_path);
+  const OpenedModel after(to_path);
   if (has_output(after, name)) return name;
-  const OpenedModel before(before_path);
+  const OpenedModel before(from_path);
   std::string program_id, function, key, op_name, param;
   before.find_block([&](const mil::ProgramRef& program, const std::string& f, const std::string& k,
                         const spec::Block& block) {
@@ -205,9 +205,12 @@ WeightHistogram weight_histogram(const std::string& path, const std::string& nam
 std::pair<WeightHistogram, WeightHistogram> weight_histograms(
     const std::string& before_path, const std::string& after_path, const std::string& name,
     size_t bins, std::optional<compress::HistogramRange> range) {
-  WeightHistogram before = weight_histogram(before_path, name, bins, range);
-  WeightHistogram after = weight_histogram(after_path, name_in(before_path, after_path, name), bins,
-                                           before.histogram.range);
+  // A joint job's report names a later step's weight by the earlier step's output name, which
+  // only the output has: then the input's name is found from the output's side.
+  const std::string before_name = name_in(after_path, before_path, name);
+  WeightHistogram before = weight_histogram(before_path, before_name, bins, range);
+  WeightHistogram after = weight_histogram(
+      after_path, name_in(before_path, after_path, before_name), bins, before.histogram.range);
   return {std::move(before), std::move(after)};
 }
 

@@ -43,10 +43,11 @@ WeightHistogram weight_histogram(const std::string& path, const std::string& nam
                                  std::optional<compress::HistogramRange> range = std::nullopt);
 
 // The same weight in two packages (a model and its compressed output), binned over one range
-// so the bars compare: `range`, or the default range of the weight in `before_path`. In
-// `after_path` the weight has the same name, or (compression renames the output, e.g. to
-// NAME_palettized, as coremltools does) is what the first op consuming `name` in
-// `before_path` (same program and function, same op name) binds the same parameter to.
+// so the bars compare: `range`, or the default range of the weight in `before_path`. `name` is
+// the weight's name in either package. In the other one the weight has the same name, or
+// (compression renames the output, e.g. to NAME_palettized, as coremltools does; a joint job's
+// later steps keep the earlier step's name) is what the first op consuming `name` in the first
+// (same program, function and op name) binds the same parameter to.
 std::pair<WeightHistogram, WeightHistogram> weight_histograms(
     const std::string& before_path, const std::string& after_path, const std::string& name,
     size_t bins, std::optional<compress::HistogramRange> range = std::nullopt);
