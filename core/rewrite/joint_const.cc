@@ -176,9 +176,20 @@ JointPlan plan_joint(const spec::Operation& head, config::Api api, const config:
     }
     case config::Api::linear_quantize_weights: {
       const auto& linear = std::get<config::OpLinearQuantizerConfig>(config);
+      // A per-channel scale in CoreML9's order (lut_to_dense -> shift_scale): coremltools
+      // quantizes the float LUT of the lut_to_dense inside.
+      const spec::Operation* scaled_lut = facts.chain == Chain::kQuantizedPalettized
+                                              ? producer(mil::param_binding_name(head, "data"))
+                                              : nullptr;
+      const spec::Value* scaled_lut_value =
+          scaled_lut ? mil::param_value(*scaled_lut, "lut") : nullptr;
+      const bool float_scaled_lut =
+          scaled_lut_value && (scaled_lut_value->type().tensortype().datatype() == spec::FLOAT16 ||
+                               scaled_lut_value->type().tensortype().datatype() == spec::FLOAT32);
       const bool lut =
-          (facts.chain == Chain::kPalettized || facts.chain == Chain::kPrunedPalettized) &&
-          facts.lut_inline;
+          ((facts.chain == Chain::kPalettized || facts.chain == Chain::kPrunedPalettized) &&
+           facts.lut_inline) ||
+          float_scaled_lut;
       if (lut) {
         if (linear.granularity != config::Granularity::per_tensor) {
           throw Error(where +
@@ -208,7 +219,10 @@ JointPlan plan_joint(const spec::Operation& head, config::Api api, const config:
       }
       if (facts.chain == Chain::kQuantized) {
         plan.kind = JointKind::kQuantizedThenPruned;
-      } else if (facts.chain == Chain::kPalettizedScaledLut) {
+      } else if (facts.chain == Chain::kPalettizedScaledLut ||
+                 facts.chain == Chain::kQuantizedPalettized) {
+        // kQuantizedPalettized: quantized codes palettized, or a per-channel scale, in CoreML9's
+        // order (lut_to_dense -> shift_scale); coremltools fails on those too (TypeError).
         throw Error(where +
                     ": pruning a palettized weight whose LUT is quantized or scaled per channel "
                     "is not supported (coremltools fails here); prune before palettizing");
@@ -237,6 +251,8 @@ JointPlan plan_joint(const spec::Operation& head, config::Api api, const config:
       param = "lut";
       if (head.type() == "constexpr_sparse_to_dense")
         owner = producer(mil::param_binding_name(head, "nonzero_data"));
+      if (head.type() == "constexpr_blockwise_shift_scale")
+        owner = producer(mil::param_binding_name(head, "data"));
     }
     const spec::Value* payload = owner ? mil::param_value(*owner, param) : nullptr;
     uint64_t count = 1;
@@ -591,9 +607,10 @@ std::optional<Replacement> quantized_then_palettized(const spec::Operation& head
 
   // coremltools saves LUT -> shift_scale as shift_scale(LUT) -> lut_to_dense (its
   // canonicalize_quantized_lut_pattern, iOS18-25), repeating the LUT to the scale's grid; when
-  // the grid does not divide, it keeps the first order.
+  // the grid does not divide, it keeps the first order. For CoreML9 (iOS26) the first order is
+  // the canonical one.
   std::vector<uint64_t> grid(rank + 2);
-  bool canonical = true;
+  bool canonical = context.opset_version < 9;
   for (size_t d = 0; d < rank; ++d) {
     const uint64_t s = scale.dims[d], l = r.lut_shape[d];
     if (s > l && s % l != 0) canonical = false;
@@ -666,15 +683,81 @@ std::optional<Replacement> quantized_then_palettized(const spec::Operation& head
 
 // ---- palettize -> quantize the LUT -----------------------------------------------------------
 
+std::vector<uint64_t> output_dims(const spec::Operation& op) {
+  std::vector<uint64_t> dims;
+  for (const auto& d : op.outputs(0).type().tensortype().dimensions())
+    dims.push_back(d.constant().size());
+  return dims;
+}
+
+// For CoreML9 programs coremltools 9.0 (canonicalize_quantized_lut_pattern) saves a quantized
+// LUT the other way round: the integer LUT is looked up first, then the integers are scaled,
+// with the LUT's per-tensor scale and offset reshaped to their last two dims, [1, 1]. That op is
+// valid on rank-2 weights only, and the new lookup drops vector_axis: coremltools fails saving
+// the model otherwise, so mlpress refuses those (nothing is written).
+void check_lut_quantizable_coreml9(const spec::Operation& lut_op, const ConstContext& context) {
+  if (mil::param_value(lut_op, "vector_axis")) {
+    throw Error(context.where +
+                ": quantizing the LUT of a vector-palettized weight (cluster_dim > 1) is not "
+                "supported for iOS26 (coremltools fails saving it: When lut's last dim "
+                "(VECTOR_SIZE) > 1, the parameter 'vector_axis' need to be provided); exclude "
+                "this weight, or target iOS18");
+  }
+  const size_t rank = output_dims(lut_op).size();
+  if (rank != 2) {
+    throw Error(context.where + ": quantizing the LUT of a palettized weight of rank " +
+                std::to_string(rank) +
+                " is not supported for iOS26 (coremltools fails saving it: Parameter 'data' and "
+                "'scale' need to have the same rank, but got " +
+                std::to_string(rank) +
+                " vs 2); only rank-2 weights' LUTs can be quantized there. Exclude this weight, "
+                "or target iOS18");
+  }
+}
+
+Replacement lut_codes_then_scaled(const compress::LinearQuantResult& result,
+                                  const spec::Operation& lut_op, const std::string& codes_name,
+                                  int float_dtype, const std::string& file,
+                                  const mil::BlobAppender& append, const ConstContext& context) {
+  const std::string dense_name = mil::op_name(lut_op);
+  const std::vector<uint64_t> dims = output_dims(lut_op);
+  const int code_dtype = quantized_data_dtype(result.dtype);
+  spec::Operation lookup = new_op("constexpr_lut_to_dense", codes_name);
+  add_input(lookup, "indices", carried(lut_op, "indices", context));
+  add_input(lookup, "lut",
+            mil::tensor_value(code_dtype, result.shape, std::as_bytes(std::span(result.codes)),
+                              file, append));
+  add_output(lookup, codes_name, code_dtype, dims);
+  ShiftScaleParams params = shift_scale_params(result, float_dtype, file, append);
+  const std::vector<uint64_t> last_two = {1, 1};
+  mil::set_tensor_type(params.scale.mutable_type(), float_dtype, last_two);
+  spec::Operation scaled = new_op("constexpr_blockwise_shift_scale", dense_name);
+  bind_input(scaled, "data", codes_name);
+  add_input(scaled, "scale", std::move(params.scale));
+  if (params.offset) {
+    mil::set_tensor_type(params.offset->mutable_type(), code_dtype, last_two);
+    add_input(scaled, "offset", std::move(*params.offset));
+  }
+  add_output(scaled, dense_name, float_dtype, dims);
+  Replacement ops;
+  ops.push_back(std::move(lookup));
+  ops.push_back(std::move(scaled));
+  return ops;
+}
+
 std::optional<Replacement> lut_quantized(std::vector<spec::Operation>& chain,
                                          const spec::Operation& head,
                                          const config::OpLinearQuantizerConfig& config,
                                          const ConstContext& context, WeightOutcome& outcome) {
-  // The LUT's op: the head, or the lut_to_sparse feeding a sparse_to_dense head.
+  // The LUT's op: the head, the lut_to_sparse feeding a sparse_to_dense head, or the
+  // lut_to_dense feeding a per-channel scale (CoreML9's order).
   const bool sparse = head.type() == "constexpr_sparse_to_dense";
-  const spec::Operation& lut_op = sparse ? chain.back() : head;
+  const bool scaled = head.type() == "constexpr_blockwise_shift_scale";
+  const spec::Operation& lut_op = sparse || scaled ? chain.back() : head;
   const DenseTensor lut = read_param(lut_op, "lut", context);
   if (is_integer(lut)) return integer_payload_not_quantized(lut, "lut", context, outcome);
+  const bool lookup_first = !sparse && context.opset_version >= 9;
+  if (lookup_first) check_lut_quantizable_coreml9(lut_op, context);
   std::vector<uint16_t> fp16;
   std::vector<float> fp32;
   const compress::TensorView view = float_view(lut, fp16, fp32);
@@ -701,11 +784,17 @@ std::optional<Replacement> lut_quantized(std::vector<spec::Operation>& chain,
   lut_shape.dtype = float_dtype(lut);
   lut_shape.dims = lut.dims;
   Replacement ops;
-  ops.push_back(quantized_op(result, lut_shape, name, 8, file, payloads.appender()));
-  spec::Operation new_lut_op = lut_op;
-  bind_input(new_lut_op, "lut", name);
-  ops.push_back(kept(std::move(new_lut_op), context));
-  if (sparse) ops.push_back(kept(head, context));
+  if (lookup_first) {
+    ops = lut_codes_then_scaled(result, lut_op, name, lut_shape.dtype, file, payloads.appender(),
+                                context);
+    if (scaled) ops.push_back(kept(head, context));
+  } else {
+    ops.push_back(quantized_op(result, lut_shape, name, 8, file, payloads.appender()));
+    spec::Operation new_lut_op = lut_op;
+    bind_input(new_lut_op, "lut", name);
+    ops.push_back(kept(std::move(new_lut_op), context));
+    if (sparse || scaled) ops.push_back(kept(head, context));
+  }
   record_chain(outcome, ops, "constexpr_blockwise_shift_scale",
                compress::compute_error_metrics(view, compress::dequantize_linear(result)));
   return ops;

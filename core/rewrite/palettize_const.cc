@@ -167,6 +167,27 @@ Replacement scaled_lut_pattern(const compress::PalettizeResult& r, const mil::Te
   return ops;
 }
 
+// Per-channel scale, CoreML9 canonical order (FORMAT.md §6.10, pattern 2; coremltools 9.0 writes
+// it for iOS26 programs): the LUT as clustered, looked up first, then the dense result scaled.
+Replacement scaled_dense_pattern(const compress::PalettizeResult& r, const mil::TensorShape& weight,
+                                 const ConstContext& context, const std::string& file,
+                                 const mil::BlobAppender& append) {
+  const auto& scale = *r.per_channel_scale;
+  const std::string lut_name = context.unique_name(context.const_name + "_palettized");
+  const std::string scaled_name = context.unique_name(context.const_name + "_palettized_pcs");
+  Replacement ops;
+  ops.push_back(lut_to_dense_ios18(r, weight, lut_name, file, append, "",
+                                   float_bytes(r.lut_fp16, r.lut_fp32)));
+  spec::Operation scale_op =
+      new_op("constexpr_blockwise_shift_scale", scaled_name, weight.dtype, weight.dims);
+  (*scale_op.mutable_inputs())["data"].add_arguments()->set_name(lut_name);
+  add_input(scale_op, "scale",
+            mil::tensor_value(weight.dtype, scale.shape, float_bytes(scale.fp16, scale.fp32), file,
+                              append));
+  ops.push_back(std::move(scale_op));
+  return ops;
+}
+
 // coremltools' is_cluster_dim_valid (§4.6): for each conv / conv_transpose consumer, the weight's
 // per-group ("effective") shape, dim 0 divided by groups, must divide by cluster_dim on the
 // channel axis. A skip message when it does not.
@@ -207,7 +228,9 @@ std::optional<Replacement> palettize_int_const(const ConstTensor& weight,
   try {
     palettized =
         compress::palettize_int_codes(codes, weight.shape.dtype == spec::INT8, weight.shape.dims,
-                                      kernel_spec(config, static_cast<size_t>(axis)));
+                                      kernel_spec(config, static_cast<size_t>(axis)),
+                                      context.joint_compression ? compress::IntArithmetic::kInt32
+                                                                : compress::IntArithmetic::kNative);
   } catch (const compress::IntPaletteError& e) {
     throw Error(context.where + ": " + e.what());
   }
@@ -314,6 +337,8 @@ std::optional<Replacement> palettize_const(const spec::Operation& const_op,
     ops.push_back(lut_to_dense_ios16(
         result, weight.shape, context.unique_name(context.const_name + "_palettized"),
         weight.file_name, append, float_bytes(result.lut_fp16, result.lut_fp32)));
+  } else if (result.per_channel_scale && context.opset_version >= 9) {
+    ops = scaled_dense_pattern(result, weight.shape, context, weight.file_name, append);
   } else if (result.per_channel_scale) {
     ops = scaled_lut_pattern(result, weight.shape, context, weight.file_name, append);
   } else {
@@ -322,6 +347,7 @@ std::optional<Replacement> palettize_const(const spec::Operation& const_op,
         weight.file_name, append, "", float_bytes(result.lut_fp16, result.lut_fp32)));
   }
   record_compressed(outcome, ops, payloads.stored_bytes(), result.metrics);
+  outcome.op_type = "constexpr_lut_to_dense";  // also when a scale op ends the chain (CoreML9)
   return ops;
 }
 

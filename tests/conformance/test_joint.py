@@ -129,8 +129,26 @@ EXACT = [
 ]
 
 
+# CoreML9 (iOS26): coremltools 9.0 keeps a quantized LUT and palettized codes as lut_to_dense ->
+# shift_scale there (FORMAT.md §6.10, pattern 2); the per-tensor LUT scale then only fits a
+# rank-2 weight, so it fails saving the conv fixture's quantized LUTs (mlpress refuses them).
+IOS26_EXACT = [(f, name, s) for f in ("conv_ios26_fp16", "matmul_ios26_fp32")
+               for name, s in EXACT if name in (
+                   "prune-palettize-uniform4", "prune-quantize-int8", "palettize-quantize-lut",
+                   "palettize-quantize-lut-uint8", "prune-palettize-quantize-lut",
+                   "quantize-palettize-unique", "quantize-uint8-palettize-uniform",
+                   "quantize-block-palettize-unique", "quantize-prune", "palettize-prune",
+                   "palettize-quantize-lut-prune")]
+IOS26_EXACT += [("matmul_ios26_fp32", "palettize-quantize-lut-linear-uint8",
+                 steps_of(palettize(4), quantize("uint8", "linear", "per_tensor"))),
+                ("matmul_ios26_fp32", "palettize-pcs-quantize-lut",
+                 steps_of(palettize(4, enable_per_channel_scale=True),
+                          quantize(granularity="per_tensor")))]
+
+
 @pytest.mark.parametrize("fixture,steps", [
-    pytest.param(f, s, id=f"{f}-{name}") for f in FIXTURES for name, s in EXACT])
+    pytest.param(f, s, id=f"{f}-{name}") for f in FIXTURES for name, s in EXACT] + [
+    pytest.param(f, s, id=f"{f}-{name}") for f, name, s in IOS26_EXACT])
 def test_joint_matches_coremltools(fixture, steps, fixture_dir, mlpress, tmp_path):
     src, ref, out, run = both(fixture, steps, fixture_dir, tmp_path)
     if isinstance(ref, Exception):
@@ -160,7 +178,9 @@ KMEANS = [
 
 @pytest.mark.parametrize("fixture,steps", [
     pytest.param(f, s, id=f"{f}-{name}") for f in ("conv_ios18_fp16", "matmul_ios18_fp32")
-    for name, s in KMEANS])
+    for name, s in KMEANS] + [
+    pytest.param("conv_ios26_fp16", s, id=f"conv_ios26_fp16-{name}") for name, s in KMEANS
+    if name in ("prune-palettize-kmeans4", "quantize-palettize-kmeans-grouped")])
 def test_joint_kmeans_no_worse(fixture, steps, fixture_dir, mlpress, tmp_path):
     src, ref, out, run = both(fixture, steps, fixture_dir, tmp_path)
     assert not isinstance(ref, Exception), ref
@@ -216,6 +236,10 @@ REFUSED = [
     ("conv_ios18_fp16", steps_of(quantize(), _cfg("OpMagnitudePrunerConfig", n_m_ratio=[2, 4])),
      "block or n:m"),
     ("conv_ios18_fp16", steps_of(palettize(4), prune(0.5, block_size=2)), "block or n:m"),
+    # iOS26: coremltools fails saving a quantized LUT of a rank-4 weight, or of vectors.
+    ("conv_ios26_fp16", steps_of(palettize(4), quantize(granularity="per_tensor")), "rank 4"),
+    ("matmul_ios26_fp32", steps_of(palettize(4, "kmeans", cluster_dim=2),
+                                   quantize(granularity="per_tensor")), "vector-palettized"),
 ]
 
 

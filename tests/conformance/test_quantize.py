@@ -24,7 +24,8 @@ FULL_FIXTURES = ["conv_ios16_fp16", "conv_ios18_fp16", "linear_ios17_fp32", "mat
                  "gather_ios16_fp16", "gather_ios17_fp32", "shared_const_ios17_fp16",
                  "while_loop_ios15_fp32", "while_loop_ios18_fp16", "mixed_precision_ios17",
                  "small_weights_ios16_fp16", "quantized_int8_ios16"]
-SOME_FIXTURES: list[str] = []
+# CoreML9 (iOS26) programs get the iOS18 ops: a subset of the matrix there.
+SOME_FIXTURES: list[str] = ["conv_ios26_fp16", "matmul_ios26_fp32"]
 
 GRANULARITIES = [
     {"granularity": "per_tensor"},
@@ -72,7 +73,8 @@ def _params() -> list:
             params.append(pytest.param(fixture, cfg, id=f"{fixture}-{cid}"))
     small = [c for c in _full_configs() if c[0] in (
         "linear_symmetric-int8-per_channel", "linear-uint8-per_tensor",
-        "linear_symmetric-int4-per_block32", "linear-uint4-per_block16")] + EXTRA_CONFIGS[:3]
+        "linear_symmetric-int4-per_block32", "linear-uint4-per_block16",
+        "linear-int8-per_block64", "linear_symmetric-uint4-per_channel")] + EXTRA_CONFIGS[:3]
     for fixture in SOME_FIXTURES:
         for cid, cfg in small:
             params.append(pytest.param(fixture, cfg, id=f"{fixture}-{cid}"))
