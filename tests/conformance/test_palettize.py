@@ -44,6 +44,18 @@ CONFIGS = [
 ]
 
 
+# CoreML9 (iOS26) programs: the same kernels as iOS18; per-channel scale is written in the other
+# order there (lut_to_dense, then the scale op; no LUT repeated), as coremltools 9.0 writes it.
+IOS26_FIXTURES = ["conv_ios26_fp16", "matmul_ios26_fp32"]
+IOS26_CONFIGS = [c for c in CONFIGS if c[0] in (
+    "kmeans-4", "uniform-6", "unique", "kmeans-3", "grouped-8", "grouped-16-axis1", "vector-2",
+    "pcs", "pcs-uniform")] + [
+    ("pcs-grouped", _cfg(mode="uniform", nbits=4, enable_per_channel_scale=True,
+                         granularity="per_grouped_channel", group_size=16)),
+    ("pcs-vector", _cfg(mode="kmeans", nbits=4, enable_per_channel_scale=True, cluster_dim=2)),
+]
+
+
 def _original_name(constexpr_name: str) -> str:
     fname, out = constexpr_name.split("/", 1)
     for suffix in ("_palettized_pcs", "_palettized"):
@@ -57,7 +69,8 @@ def _sse(decoded: np.ndarray, original: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("fixture,cfg", [
-    pytest.param(f, c, id=f"{f}-{cid}") for f in FIXTURES for cid, c in CONFIGS])
+    pytest.param(f, c, id=f"{f}-{cid}") for f in FIXTURES for cid, c in CONFIGS] + [
+    pytest.param(f, c, id=f"{f}-{cid}") for f in IOS26_FIXTURES for cid, c in IOS26_CONFIGS])
 def test_palettize_matches_coremltools(fixture, cfg, fixture_dir, mlpress, tmp_path):
     src = fixtures.fixture_path(fixture, fixture_dir)
     ref, out = parity.run_both("palettize_weights", src, src, cfg, tmp_path)
@@ -79,8 +92,13 @@ def test_palettize_matches_coremltools(fixture, cfg, fixture_dir, mlpress, tmp_p
         got = actual[name]
         assert got["type"] == want["type"], name
         assert got["params"] == want["params"], name
-        if want["type"] != "constexpr_lut_to_dense":
-            continue  # the LUT-scaling op of per-channel scale: its LUT is checked through the result
+    # A chain is checked by its decoded result, under the name of its last op (the lut_to_dense
+    # op for iOS18, the scale op for iOS26); an unchained LUT op by its own value.
+    checked = [n for n in expected if n in theirs_dense] if chained else [
+        n for n, v in expected.items() if v["type"] == "constexpr_lut_to_dense"]
+    assert checked or not expected
+    for name in checked:
+        got, want = actual[name], expected[name]
         if chained:
             got = {"value": ours_dense[name]}
             want = {"value": theirs_dense[name]}
