@@ -57,6 +57,11 @@ CONFIGS = [
     ("prune-1-2-dim0", _prune(n_m_ratio=[1, 2], dim=0)),
 ]
 
+# CoreML9 (iOS26): per-channel scale written as lut_to_dense -> shift_scale.
+IOS26_CASES = [("conv_ios26_fp16", cid, c) for cid, c in CONFIGS if cid in (
+    "int4-per-block-16", "palettize-grouped-8", "palettize-pcs", "prune-2-4-dim1")]
+IOS26_CASES += [("matmul_ios26_fp32", "palettize-pcs", dict(CONFIGS)["palettize-pcs"])]
+
 EXISTING = ["quantized_int8_ios16", "pruned_ios17", "quantized_int4_block_ios18",
             "palettized_3bit_ios18", "sparse_palettized_ios18"]
 
@@ -118,7 +123,8 @@ def _has_constexpr(package: Path) -> bool:
 
 
 @pytest.mark.parametrize("fixture,api,cfg", [
-    pytest.param(f, api, cfg, id=f"{f}-{cid}") for f in FIXTURES for cid, (api, cfg) in CONFIGS])
+    pytest.param(f, api, cfg, id=f"{f}-{cid}") for f in FIXTURES for cid, (api, cfg) in CONFIGS] + [
+    pytest.param(f, api, cfg, id=f"{f}-{cid}") for f, cid, (api, cfg) in IOS26_CASES])
 def test_decompress_coremltools_compressed(fixture, api, cfg, fixture_dir, mlpress, tmp_path):
     src = fixtures.fixture_path(fixture, fixture_dir)
     ref = parity.reference(api, src, cfg, tmp_path / "compressed.mlpackage")
@@ -135,7 +141,8 @@ def test_decompress_existing_constexprs(fixture, fixture_dir, mlpress, tmp_path)
 
 
 @pytest.mark.parametrize("fixture,api,cfg", [
-    pytest.param(f, api, cfg, id=f"{f}-{cid}") for f in FIXTURES for cid, (api, cfg) in CONFIGS])
+    pytest.param(f, api, cfg, id=f"{f}-{cid}") for f in FIXTURES for cid, (api, cfg) in CONFIGS] + [
+    pytest.param(f, api, cfg, id=f"{f}-{cid}") for f, cid, (api, cfg) in IOS26_CASES])
 def test_decompress_mlpress_compressed(fixture, api, cfg, fixture_dir, mlpress, tmp_path):
     src = fixtures.fixture_path(fixture, fixture_dir)
     config_file = tmp_path / "config.yaml"
@@ -190,9 +197,16 @@ def _joint_chains():
     ]
 
 
+# iOS26: quantized codes palettized and (rank 2) quantized LUTs as lut_to_dense -> shift_scale.
+IOS26_JOINT = [("conv_ios26_fp16", "quantize-palettize"), ("conv_ios26_fp16", "prune-palettize"),
+               ("matmul_ios26_fp32", "palettize-quantize-lut"),
+               ("matmul_ios26_fp32", "quantize-palettize")]
+
+
 @pytest.mark.parametrize("fixture,chain", [
     pytest.param(f, name, id=f"{f}-{name}") for f in JOINT_FIXTURES
-    for name, _, _ in _joint_chains()])
+    for name, _, _ in _joint_chains()] + [
+    pytest.param(f, name, id=f"{f}-{name}") for f, name in IOS26_JOINT])
 @pytest.mark.parametrize("producer", ["coremltools", "mlpress"])
 def test_decompress_joint(producer, fixture, chain, fixture_dir, mlpress, tmp_path):
     import test_joint
