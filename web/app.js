@@ -8,6 +8,7 @@
 import { WorkerClient, isAbort } from './client.js';
 import { folderFiles } from './folder.js';
 import { initSizePlanner } from './size-planner.js';
+import { cancelPool, compressOnWorkers, poolSize } from './pool.js';
 import {
   MODEL_PRESETS,
   PRESETS,
@@ -76,6 +77,8 @@ const SMALL_CONSTANT = 10; // like `mlpress inspect`'s text table: fewer element
 // The worker
 
 const forcedVariant = new URLSearchParams(location.search).get('wasm');
+// How many workers share a compress (pool.js): the cores, capped; ?workers=N forces N.
+const workerCount = poolSize(new URLSearchParams(location.search).get('workers'));
 const workerUrl = new URL('worker.js', import.meta.url);
 
 let client = null; // the WorkerClient; replaced by a fresh one after a cancel
@@ -789,6 +792,7 @@ ui.cancelButton.addEventListener('click', () => {
   cancelling = true;
   ui.cancelButton.disabled = true;
   client.terminate();
+  cancelPool();
 });
 
 async function restartWorker() {
@@ -807,12 +811,23 @@ ui.compressButton.addEventListener('click', () =>
     const name = outputName(state.name, lossless ? '' : configTag || 'custom');
     const { started, tick } = startProgress(lossless ? 'Rewriting…' : 'Compressing…');
     try {
-      const message = await call(
-        { type: 'compress', config: lossless ? '' : config, name },
-        { onProgress: (progress) => showProgress(progress, tick) },
-      );
+      const message = await compressOnWorkers({
+        main: client,
+        openRequest: state.source,
+        workerUrl,
+        variant: client.variant,
+        workers: workerCount,
+        config: lossless ? '' : config,
+        name,
+        onProgress: (progress) => showProgress(progress, tick),
+      });
       const seconds = (performance.now() - started) / 1000;
       showResult(message, seconds, lossless);
+      // How the weights were shared between the workers, e.g. "5,5" (the tests read it).
+      ui.result.dataset.workers = message.workers.join(',');
+      if (message.workers.length > 1) {
+        ui.resultText.textContent += ` Compressed by ${message.workers.length} workers (${message.workers.join(' + ')} weights).`;
+      }
     } catch (err) {
       if (isAbort(err)) {
         stopProgress();

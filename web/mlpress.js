@@ -20,6 +20,7 @@
 // Calls run one at a time, in the order made. Everything happens on this machine.
 
 import { WorkerClient } from './client.js';
+import { cancelPool, compressOnWorkers, poolSize } from './pool.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
@@ -48,7 +49,10 @@ function enqueue(signal, task) {
   const run = queue.then(async () => {
     signal?.throwIfAborted();
     const mine = worker();
-    const onAbort = () => mine.terminate(signal.reason);
+    const onAbort = () => {
+      mine.terminate(signal.reason);
+      cancelPool(signal.reason); // the helpers of a compress on several workers
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await mine.ready;
@@ -108,15 +112,25 @@ export function plan(input, config, { signal } = {}) {
 // with a name) and the report of `mlpress compress --json` (without its "output" field).
 // Options: onProgress({done, total, weight}), signal, name (the output's file name, which is
 // also the zip's top folder; default STEM-compressed.mlpackage.zip, or STEM.mlpackage.zip for
-// a lossless rewrite).
-export function compressWithReport(input, config, { onProgress, signal, name } = {}) {
+// a lossless rewrite), workers (how many workers share the compress, as the page does it:
+// default 1; 'auto' = one per core, at most 4; the output is the same bytes either way).
+export function compressWithReport(input, config, { onProgress, signal, name, workers = 1 } = {}) {
   const request = openRequest(input);
   const text = configText(config);
   return enqueue(signal, async (c) => {
     const opened = await c.call(request);
     const lossless = !/\S/.test(text);
     const outName = name || `${stemOf(opened.name)}${lossless ? '' : '-compressed'}.mlpackage.zip`;
-    const message = await c.call({ type: 'compress', config: text, name: outName }, { onProgress });
+    const message = await compressOnWorkers({
+      main: c,
+      openRequest: request,
+      workerUrl: WORKER_URL,
+      variant: c.variant,
+      workers: workers === 'auto' ? poolSize() : Number(workers) || 1,
+      config: text,
+      name: outName,
+      onProgress,
+    });
     const blob = new File([message.bytes], message.name, { type: 'application/zip' });
     return { blob, report: message.report };
   });

@@ -37,6 +37,27 @@ export function opfsSyncHandlesAvailable() {
   );
 }
 
+// Removes the OPFS folders of sessions whose worker has ended (their Web Lock is free), from any
+// context (the page too): a worker the page terminates keeps its lock a moment longer, so this
+// looks `tries` times, `delayMs` apart. A session's lock is taken before its folder is made, so a
+// starting worker's folder is never removed.
+export async function removeEndedSessions({ tries = 10, delayMs = 200 } = {}) {
+  if (typeof navigator === 'undefined' || !navigator.locks || !navigator.storage?.getDirectory) return;
+  const root = await navigator.storage.getDirectory();
+  for (let i = 0; i < tries; i++) {
+    const names = [];
+    for await (const [name, handle] of root.entries()) {
+      if (handle.kind === 'directory' && name.startsWith('mlpress-')) names.push(name);
+    }
+    for (const name of names) {
+      await navigator.locks.request(name, { ifAvailable: true }, async (lock) => {
+        if (lock) await root.removeEntry(name, { recursive: true }).catch(() => {});
+      });
+    }
+    if (i + 1 < tries) await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+}
+
 export function createSpillFs(FS, { thresholdBytes = DEFAULT_THRESHOLD, poolSize = DEFAULT_POOL } = {}) {
   const MEMFS = FS.filesystems.MEMFS;
   const pool = []; // {handle, access, name, node}: node = the file using it, or null

@@ -16,6 +16,7 @@ const ASSETS = [
   'folder.js',
   'worker.js',
   'spillfs.js',
+  'pool.js',
   'size-planner.js',
   'size-plan-worker.js',
   'style.css',

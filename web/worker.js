@@ -13,6 +13,16 @@
 //                                     (coremltools YAML/JSON, '' = lossless) into /out as
 //                                     NAME, send back the bytes and the report; posts
 //                                     'progress' messages while it runs
+//   {id, type: 'split', config, parts}  the weights the config compresses, in `parts` shares of
+//                                     about equal size (answer: 'split', split); pool.js
+//   {id, type: 'precompute', config, share, keep}  compress the weights of `share` (indices
+//                                     from 'split') into this worker's results file; posts
+//                                     'progress'; keep: the file stays here for the splice,
+//                                     else it is sent back (answer: 'precomputed', written,
+//                                     bytes)
+//   (open requests with `inspect: false` only mount the model: a pool's helper workers)
+//   (compress with `results: [File|ArrayBuffer]` and `ownResults`: the other workers' results
+//   files, and this worker's own, are spliced in instead of compressing those weights again)
 //   {id, type: 'sensitivity' | 'size-plan' | 'size-curve', ...}  the size slider's analysis
 //                                     and plans: see size-plan-worker.js
 // Messages out:
@@ -32,6 +42,9 @@ import { SIZE_PLAN_REQUESTS, forget as forgetSizePlans, sizePlanRequest } from '
 
 const IN_DIR = '/in';
 const OUT_DIR = '/out';
+const RESULTS_DIR = '/results'; // this worker's share of a pooled compress (SPILLFS)
+const OWN_RESULTS = `${RESULTS_DIR}/share.bin`;
+const PARTS_DIR = '/parts'; // the other workers' results files (WORKERFS), during the splice
 
 // A 1-function module whose body uses a SIMD instruction (v128.const; drop). Engines without
 // wasm SIMD reject it in WebAssembly.validate.
@@ -76,8 +89,11 @@ const modulePromise = (async () => {
   });
   m.FS.mkdir(IN_DIR);
   m.FS.mkdir(OUT_DIR);
+  m.FS.mkdir(RESULTS_DIR);
+  m.FS.mkdir(PARTS_DIR);
   spill = createSpillFs(m.FS);
   m.FS.mount(spill.fs, {}, OUT_DIR);
+  m.FS.mount(spill.fs, {}, RESULTS_DIR);
   m.FS.mount(spill.fs, {}, '/tmp'); // inflated copies of deflated zip entries
   return m;
 })();
@@ -111,6 +127,14 @@ function unmountInput() {
   current = null;
 }
 
+function clearResults() {
+  try {
+    mod.FS.unlink(OWN_RESULTS);
+  } catch {
+    // none
+  }
+}
+
 function clearOutput() {
   for (const entry of mod.FS.readdir(OUT_DIR)) {
     if (entry === '.' || entry === '..') continue;
@@ -128,12 +152,14 @@ function outputName(inputName) {
   return `${stem}.mlpackage.zip`;
 }
 
-function open(file) {
+function open(file, inspect = true) {
   unmountInput();
   clearOutput();
+  clearResults();
   // WORKERFS reads the File lazily through FileReaderSync: nothing is copied into wasm memory.
   mod.FS.mount(mod.FS.filesystems.WORKERFS, { files: [file] }, IN_DIR);
   current = { name: file.name, size: file.size };
+  if (!inspect) return { type: 'opened', name: file.name, size: file.size };
   const report = JSON.parse(mod.inspect(`${IN_DIR}/${file.name}`));
   return { type: 'inspected', name: file.name, size: file.size, report };
 }
@@ -141,9 +167,10 @@ function open(file) {
 // A package folder: every file mounted at /in/PATH (WORKERFS makes the folders), read lazily
 // like a single File. The paths come from the page (webkitRelativePath or a dropped folder's
 // entries): one top folder, no empty, '.' or '..' parts.
-function openFolder(files) {
+function openFolder(files, inspect = true) {
   unmountInput();
   clearOutput();
+  clearResults();
   if (!Array.isArray(files) || files.length === 0) throw new Error('The folder is empty.');
   const tops = new Set();
   const blobs = files.map(({ path, file }) => {
@@ -159,6 +186,7 @@ function openFolder(files) {
   mod.FS.mount(mod.FS.filesystems.WORKERFS, { blobs }, IN_DIR);
   const size = files.reduce((sum, { file }) => sum + file.size, 0);
   current = { name, size };
+  if (!inspect) return { type: 'opened', name, size, folder: true };
   const report = JSON.parse(mod.inspect(`${IN_DIR}/${name}`));
   return { type: 'inspected', name, size, report, folder: true };
 }
@@ -173,7 +201,7 @@ async function rewrite() {
   return { message: { type: 'rewritten', name, inputSize: current.size, result, bytes }, transfer };
 }
 
-async function compress(id, config, requestedName) {
+async function compress(id, config, requestedName, results, ownResults) {
   if (!current) throw new Error('No model is open.');
   clearOutput();
   // The output's name is also the zip's top folder: a flat name only.
@@ -184,9 +212,48 @@ async function compress(id, config, requestedName) {
   const onProgress = ({ done, total, weight }) => {
     self.postMessage({ id, type: 'progress', done, total, weight });
   };
-  const report = JSON.parse(mod.compress(`${IN_DIR}/${current.name}`, outPath, config || '', onProgress));
+  const report = results
+    ? spliceResults(outPath, config, results, ownResults, onProgress)
+    : JSON.parse(mod.compress(`${IN_DIR}/${current.name}`, outPath, config || '', onProgress));
   const { bytes, transfer } = await takeOutput(outPath);
   return { message: { type: 'compressed', name, inputSize: current.size, report, bytes }, transfer };
+}
+
+// Phase 1 of a pooled compress (pool.js): this worker's share of the weights, compressed one at
+// a time into its results file. `keep`: the file stays for the splice in this worker; else it
+// is handed over (an OPFS File, valid until this worker's next request, or the bytes).
+async function precompute(id, config, share, keep) {
+  if (!current) throw new Error('No model is open.');
+  clearResults();
+  const onProgress = ({ done, total, weight }) => {
+    self.postMessage({ id, type: 'progress', done, total, weight });
+  };
+  const { written } = JSON.parse(
+    mod.precompute(`${IN_DIR}/${current.name}`, OWN_RESULTS, config || '', JSON.stringify(share), onProgress),
+  );
+  if (keep) return { message: { type: 'precomputed', written }, transfer: [] };
+  const { bytes, transfer } = await takeOutput(OWN_RESULTS);
+  return { message: { type: 'precomputed', written, bytes }, transfer };
+}
+
+// Phase 2: the other workers' results files mounted read-only (read lazily, as the model is),
+// and this worker's own, spliced into an ordinary compress.
+function spliceResults(outPath, config, results, ownResults, onProgress) {
+  const blobs = results.map((data, i) => ({
+    name: `share-${i + 1}.bin`,
+    data: data instanceof Blob ? data : new Blob([data]),
+  }));
+  const paths = blobs.map((b) => `${PARTS_DIR}/${b.name}`);
+  if (ownResults) paths.unshift(OWN_RESULTS);
+  mod.FS.mount(mod.FS.filesystems.WORKERFS, { blobs }, PARTS_DIR);
+  try {
+    return JSON.parse(
+      mod.compressWithResults(`${IN_DIR}/${current.name}`, outPath, config || '', JSON.stringify(paths), onProgress),
+    );
+  } finally {
+    mod.FS.unmount(PARTS_DIR);
+    clearResults();
+  }
 }
 
 function folderName(files) {
@@ -219,14 +286,14 @@ async function handle(request) {
     await spill.prepare();
     if (type === 'open') {
       fileName = request.file.name;
-      self.postMessage({ id, ...open(request.file) });
+      self.postMessage({ id, ...open(request.file, request.inspect !== false) });
     } else if (type === 'open-url') {
       fileName = request.name;
       const file = await fetchAsFile(request.url, request.name);
-      self.postMessage({ id, ...open(file) });
+      self.postMessage({ id, ...open(file, request.inspect !== false) });
     } else if (type === 'open-folder') {
       fileName = folderName(request.files);
-      self.postMessage({ id, ...openFolder(request.files) });
+      self.postMessage({ id, ...openFolder(request.files, request.inspect !== false) });
     } else if (type === 'plan') {
       if (!current) throw new Error('No model is open.');
       const plan = JSON.parse(mod.plan(`${IN_DIR}/${current.name}`, request.config || ''));
@@ -235,7 +302,20 @@ async function handle(request) {
       const { message, transfer } = await rewrite();
       self.postMessage({ id, ...message }, transfer);
     } else if (type === 'compress') {
-      const { message, transfer } = await compress(id, request.config, request.name);
+      const { message, transfer } = await compress(
+        id,
+        request.config,
+        request.name,
+        request.results,
+        request.ownResults,
+      );
+      self.postMessage({ id, ...message }, transfer);
+    } else if (type === 'split') {
+      if (!current) throw new Error('No model is open.');
+      const split = JSON.parse(mod.splitWeights(`${IN_DIR}/${current.name}`, request.config || '', request.parts));
+      self.postMessage({ id, type: 'split', split });
+    } else if (type === 'precompute') {
+      const { message, transfer } = await precompute(id, request.config, request.share, request.keep);
       self.postMessage({ id, ...message }, transfer);
     } else if (SIZE_PLAN_REQUESTS.has(type)) {
       if (!current) throw new Error('No model is open.');

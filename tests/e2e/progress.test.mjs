@@ -31,8 +31,9 @@ describe('progress, cancel and folders on the page', () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function loadPage() {
-    await page.goto(`${browser.origin}/`);
+  // query '?workers=1': one worker, whose progress is one weight after the other (pool.js).
+  async function loadPage(query = '') {
+    await page.goto(`${browser.origin}/${query}`);
     await page.locator('#status', { hasText: 'Ready' }).waitFor();
   }
 
@@ -66,7 +67,7 @@ describe('progress, cancel and folders on the page', () => {
   }
 
   test('the bar counts the weights and names the current one; Cancel stops, and the next run works', async () => {
-    await loadPage();
+    await loadPage('?workers=1');
     await page.locator('#file-input').setInputFiles(fixture.zip);
     await page.locator('#status', { hasText: 'Opened many_weights.mlpackage.zip' }).waitFor();
     await page.getByLabel('Preset').selectOption({ label: PAL6 });

@@ -1,0 +1,157 @@
+// Browser tests of compressing with several workers (web/pool.js) on a model with many weights
+// (tests/e2e/make_many_weights.py, built here with coremltools): every worker compresses a share
+// (the page reports how many weights each did), progress sums them and names the weights being
+// compressed, the download equals `mlpress compress`'s zip byte for byte, and Cancel ends every
+// worker and leaves nothing behind, in the page or in OPFS.
+//
+//   node --test tests/e2e/parallel.test.mjs
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { checkPrerequisites, makeManyWeights, makeTmp, nativeCompress, openBrowser } from './harness.mjs';
+
+const PAL6 = 'palettize 6-bit k-means';
+const INT8 = 'int8 per-channel (iOS16+)';
+
+describe('several workers on the page', () => {
+  let tmp;
+  let browser;
+  let page;
+  let fixture;
+
+  before(async () => {
+    checkPrerequisites();
+    tmp = makeTmp('mlpress-e2e-parallel-');
+    fixture = makeManyWeights(path.join(tmp, 'fixture'));
+    browser = await openBrowser(tmp);
+    page = browser.page;
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function openFixture(workers) {
+    await page.goto(`${browser.origin}/?workers=${workers}`);
+    await page.locator('#status', { hasText: 'Ready' }).waitFor();
+    await page.locator('#file-input').setInputFiles(fixture.zip);
+    await page.locator('#status', { hasText: 'Opened many_weights.mlpackage.zip' }).waitFor();
+  }
+
+  async function recordProgress() {
+    await page.evaluate(() => {
+      window.progressLog = [];
+      const bar = document.getElementById('progress-bar');
+      new MutationObserver(() => {
+        if (bar.dataset.done === undefined) return;
+        const text = document.getElementById('progress-text').textContent.replace(/ [\d.]+ s$/, '');
+        const entry = { done: Number(bar.dataset.done), total: Number(bar.dataset.total), text };
+        const last = window.progressLog[window.progressLog.length - 1];
+        if (!last || last.text !== entry.text) window.progressLog.push(entry);
+      }).observe(bar, { attributes: true });
+    });
+  }
+
+  // Sizes of every file in the origin's private file system.
+  function opfsFiles() {
+    return page.evaluate(async () => {
+      const out = [];
+      async function walk(dir, prefix) {
+        for await (const [name, handle] of dir.entries()) {
+          if (handle.kind === 'directory') await walk(handle, `${prefix}${name}/`);
+          else out.push({ path: `${prefix}${name}`, size: (await handle.getFile()).size });
+        }
+      }
+      await walk(await navigator.storage.getDirectory(), '');
+      return out;
+    });
+  }
+
+  for (const [preset, tag, workers] of [
+    [INT8, 'int8', 2],
+    [PAL6, 'pal6', 3],
+  ]) {
+    test(`${tag} on ${workers} workers: each did a share, progress names them, the CLI's bytes`, async () => {
+      await openFixture(workers);
+      await page.getByLabel('Preset').selectOption({ label: preset });
+      await recordProgress();
+      const downloadPromise = page.waitForEvent('download');
+      await page.getByRole('button', { name: 'Compress', exact: true }).click();
+      await page.locator('#result').waitFor();
+
+      const shares = (await page.locator('#result').getAttribute('data-workers')).split(',').map(Number);
+      assert.equal(shares.length, workers, `one share per worker: ${shares}`);
+      assert.ok(shares.every((n) => n > 0), `every worker compressed weights: ${shares}`);
+      assert.equal(shares.reduce((a, b) => a + b, 0), 40);
+      assert.match(await page.locator('#result-text').innerText(), new RegExp(`Compressed by ${workers} workers`));
+
+      const log = await page.evaluate(() => window.progressLog);
+      for (const [i, entry] of log.entries()) {
+        assert.equal(entry.total, 40);
+        if (i > 0) assert.ok(entry.done >= log[i - 1].done, 'done never goes back');
+      }
+      // At some point several workers were compressing at once, each weight named.
+      const together = log.filter((e) => (e.text.match(/layer\d{3}_weight_0_to_fp16/g) || []).length >= 2);
+      assert.ok(together.length > 0, JSON.stringify(log.slice(0, 10)));
+
+      await page.getByRole('link', { name: /^Download / }).click();
+      const download = await downloadPromise;
+      const name = `many_weights-${tag}.mlpackage.zip`;
+      assert.equal(download.suggestedFilename(), name);
+      const fromPage = path.join(tmp, `page-${workers}`, name);
+      await download.saveAs(fromPage);
+      fs.mkdirSync(path.join(tmp, `cli-${workers}`), { recursive: true });
+      const config = await page.locator('#config-text').inputValue();
+      const { bytes, report } = nativeCompress(fixture.zip, path.join(tmp, `cli-${workers}`, name), config, tmp);
+      assert.ok(fs.readFileSync(fromPage).equals(bytes), `${name}: the page's zip equals the CLI's`);
+      const rows = await page.locator('#results-table tbody tr[data-compressed="true"]').count();
+      assert.equal(rows, report.weights.filter((w) => w.compressed).length);
+      // The helpers are gone once the run is over.
+      for (let i = 0; i < 50 && page.workers().length > 1; i++) await page.waitForTimeout(100);
+      assert.equal(page.workers().length, 1);
+      // Their results files are removed from OPFS: what is left is the main worker's (the output).
+      let folders = [];
+      for (let i = 0; i < 50; i++) {
+        folders = [...new Set((await opfsFiles()).filter((f) => f.size > 0).map((f) => f.path.split('/')[0]))];
+        if (folders.length <= 1) break;
+        await page.waitForTimeout(100);
+      }
+      assert.ok(folders.length <= 1, `OPFS data of ended workers: ${folders}`);
+    });
+  }
+
+  test('Cancel with three workers busy ends them all and leaves nothing', async () => {
+    await openFixture(3);
+    await page.getByLabel('Preset').selectOption({ label: PAL6 });
+    await page.getByRole('button', { name: 'Compress', exact: true }).click();
+    await page.waitForFunction(() => Number(document.getElementById('progress-bar').dataset.done) >= 4);
+    assert.equal(page.workers().length, 3, 'the main worker and two helpers');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('#status', { hasText: 'Cancelled: nothing was written.' }).waitFor();
+    assert.ok(await page.locator('#result').isHidden(), 'no result shown');
+    assert.ok(await page.getByRole('alert').isHidden(), 'no error');
+    for (let i = 0; i < 50 && page.workers().length > 1; i++) await page.waitForTimeout(100);
+    assert.equal(page.workers().length, 1, 'only the fresh worker is left');
+    // The ended workers' OPFS folders are removed by the fresh one (their locks are free).
+    let files = await opfsFiles();
+    for (let i = 0; i < 50 && files.some((f) => f.size > 0); i++) {
+      await page.waitForTimeout(100);
+      files = await opfsFiles();
+    }
+    assert.deepEqual(files.filter((f) => f.size > 0), [], 'no data left in OPFS');
+
+    // The model is still open: the next run works, on three workers again.
+    await page.getByLabel('Preset').selectOption({ label: INT8 });
+    await page.getByRole('button', { name: 'Compress', exact: true }).click();
+    await page.locator('#result').waitFor();
+    assert.equal((await page.locator('#result').getAttribute('data-workers')).split(',').length, 3);
+  });
+
+  test('every request went to the local origin, with no console errors', () => {
+    const foreign = browser.requests.filter((u) => new URL(u).origin !== browser.origin);
+    assert.deepEqual(foreign, []);
+    assert.deepEqual(browser.consoleErrors, []);
+  });
+});
