@@ -202,3 +202,21 @@ def test_int8_quantize_mask_rule(spread, joint, mlpress, tmp_path):
     reasons = [w["reason"] for w in json.loads(run.stdout)["weights"]
                if w["step"] == len(steps) and not w["compressed"]]
     assert any("below 2" in r for r in reasons), reasons
+
+
+@pytest.mark.parametrize("table", ["wide", "narrow"])
+@pytest.mark.parametrize("nbits,mode", [(4, "uniform"), (2, "uniform"), (None, "unique")])
+def test_int_tables_palettized_in_joint_step(table, nbits, mode, int_tables, mlpress, tmp_path):
+    """A plain int8/uint8 const palettized by a joint step: coremltools casts it to int32 first
+    (no int8 wrap-around, unlike the same call without joint_compression)."""
+    src = int_tables[table]
+    cfg = _int("OpPalettizerConfig", mode=mode, **({"nbits": nbits} if nbits else {}))
+    steps = steps_of(cfg, joint_first=True)
+    ref = reference(src, steps, tmp_path / "ref.mlpackage")
+    assert not isinstance(ref, Exception), ref
+    out = tmp_path / "out.mlpackage"
+    run = run_job(src, steps, out, tmp_path)
+    assert run.returncode == 0, harness.describe_run(run)
+    parity.assert_same_constexprs(ref, out)
+    expected = {k: v for k, v in parity.constexprs(ref).items() if k != "spec_version"}
+    assert len(expected) == 2, "coremltools palettized fewer than both tables"
