@@ -825,6 +825,7 @@ ui.compressButton.addEventListener('click', () =>
       showResult(message, seconds, lossless);
       // How the weights were shared between the workers, e.g. "5,5" (the tests read it).
       ui.result.dataset.workers = message.workers.join(',');
+      ui.result.dataset.workerMemory = (message.workerMemory || []).join(',');
       if (message.workers.length > 1) {
         ui.resultText.textContent += ` Compressed by ${message.workers.length} workers (${message.workers.join(' + ')} weights).`;
       }

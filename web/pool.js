@@ -93,7 +93,8 @@ export async function compressOnWorkers({ main, openRequest, workerUrl, variant,
       { type: 'compress', config, name, results: answers.slice(1).map((a) => a.bytes), ownResults: true },
       { onProgress: ({ weight }) => weight === '' && onProgress?.({ done: total, total, weight: '' }) },
     );
-    return { ...message, workers: answers.map((a) => a.written) };
+    // workerMemory: each worker's wasm memory after its share (the memory test checks them all).
+    return { ...message, workers: answers.map((a) => a.written), workerMemory: answers.map((a) => a.wasmBytes) };
   } finally {
     for (const helper of mine) {
       helper.terminate();

@@ -19,7 +19,7 @@
 //                                     from 'split') into this worker's results file; posts
 //                                     'progress'; keep: the file stays here for the splice,
 //                                     else it is sent back (answer: 'precomputed', written,
-//                                     bytes)
+//                                     bytes, wasmBytes)
 //   (open requests with `inspect: false` only mount the model: a pool's helper workers)
 //   (compress with `results: [File|ArrayBuffer]` and `ownResults`: the other workers' results
 //   files, and this worker's own, are spliced in instead of compressing those weights again)
@@ -231,9 +231,11 @@ async function precompute(id, config, share, keep) {
   const { written } = JSON.parse(
     mod.precompute(`${IN_DIR}/${current.name}`, OWN_RESULTS, config || '', JSON.stringify(share), onProgress),
   );
-  if (keep) return { message: { type: 'precomputed', written }, transfer: [] };
+  // The wasm memory after the share (it only grows: its peak), for the memory test.
+  const wasmBytes = mod.HEAP8.length;
+  if (keep) return { message: { type: 'precomputed', written, wasmBytes }, transfer: [] };
   const { bytes, transfer } = await takeOutput(OWN_RESULTS);
-  return { message: { type: 'precomputed', written, bytes }, transfer };
+  return { message: { type: 'precomputed', written, wasmBytes, bytes }, transfer };
 }
 
 // Phase 2: the other workers' results files mounted read-only (read lazily, as the model is),

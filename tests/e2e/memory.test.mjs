@@ -103,6 +103,11 @@ describe('compressing a large package in the browser keeps memory bounded', () =
     const compressed = (Date.now() - t0) / 1000;
     const [worker] = page.workers();
     const memory = await worker.evaluate(() => self.mlpressMemory());
+    // With several workers (web/pool.js), each one's wasm memory after its share ('' with one).
+    const workerMemory = ((await page.locator('#result').getAttribute('data-worker-memory')) || '')
+      .split(',')
+      .filter(Boolean)
+      .map(Number);
     const downloadPromise = page.waitForEvent('download');
     await page.getByRole('link', { name: /^Download / }).click();
     const download = await downloadPromise;
@@ -130,12 +135,13 @@ describe('compressing a large package in the browser keeps memory bounded', () =
       assert.equal(w.op_type, 'constexpr_affine_dequantize', w.name);
       assert.deepEqual([w.compression.kind, w.compression.nbits, w.compression.granularity], ['quantized', 8, 'per_channel']);
     }
-    const result = { layers, inputSize, outputSize: fs.statSync(fromPage).size, opened, compressed, memory };
+    const result = { layers, inputSize, outputSize: fs.statSync(fromPage).size, opened, compressed, memory, workerMemory };
     fs.rmSync(dir, { recursive: true, force: true });
     t.diagnostic(JSON.stringify(result));
     measured.push(result);
 
     assert.ok(memory.wasmBytes <= WASM_LIMIT, `wasm memory ${memory.wasmBytes} > ${WASM_LIMIT}`);
+    for (const bytes of workerMemory) assert.ok(bytes <= WASM_LIMIT, `a worker's wasm memory ${bytes} > ${WASM_LIMIT}`);
     assert.ok(memory.spilledFiles >= 2, 'the staged weight.bin and the zip went to OPFS');
     assert.equal(memory.memoryFallbacks, 0, 'no large file stayed in memory');
     assert.ok(memory.memoryPeakBytes <= FS_MEMORY_LIMIT, `in-memory files peaked at ${memory.memoryPeakBytes}`);
