@@ -11,11 +11,18 @@
 // lasts well under a scheduler time slice even for the scalar kernels, so the best run is
 // seldom preempted on a busy machine); the quantize_linear figures time the whole weight. The
 // first lines name the kernel sets and thread count.
+//
+// With --check it times nothing and checks instead that every SIMD kernel set gives the scalar
+// reference's codes and error sums bit for bit on every finite binary16 value, with and without
+// infinity and NaN, over segment lengths, scales, zero points and code ranges on both sides of
+// the fast path's conditions (exit status 1 on a mismatch). tests/wasm/kernels.test.mjs runs it
+// on the wasm build, whose simd128 kernels the C++ unit tests (native only) do not reach.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <string>
@@ -53,9 +60,84 @@ void report(const std::string& what, double bytes, double seconds) {
               bytes / seconds / 1e9);
 }
 
+bool same_double(double a, double b) {
+  if (a != a || b != b) return a != a && b != b;
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+bool same_sums(const ErrorSums& a, const ErrorSums& b) {
+  return same_double(a.signal, b.signal) && same_double(a.noise, b.noise) &&
+         same_double(a.dot, b.dot) && same_double(a.recon_energy, b.recon_energy) &&
+         same_double(a.max_abs, b.max_abs);
+}
+
+// The --check mode (see the top of the file). Returns the number of mismatching cases.
+int check_fp16_twins(const std::vector<const kernels::RowKernels*>& sets) {
+  std::vector<uint16_t> finite;
+  for (uint32_t bits = 0; bits < 0x10000; ++bits) {
+    if ((bits & 0x7C00) != 0x7C00) finite.push_back(uint16_t(bits));
+  }
+  std::shuffle(finite.begin(), finite.end(), std::mt19937(13));
+  const float scales[] = {0x1p-14f,
+                          round_to_fp16(0.02f / 127),
+                          round_to_fp16(1 / 3.0f),
+                          1.0f,
+                          round_to_fp16(65504.0f / 255),
+                          512.0f,
+                          0x1p-15f,
+                          0.0f};
+  const kernels::CodeRange ranges[] = {{-128, 127}, {0, 255}, {-8, 7}, {0, 15}};
+  int cases = 0, mismatches = 0;
+  for (int special = 0; special < 3; ++special) {
+    std::vector<uint16_t> h = finite;
+    if (special == 1) h[777] = 0x7C00;  // +inf
+    if (special == 2) {
+      h[40000] = 0xFE00;  // NaN
+      h[5] = 0xFC00;      // -inf
+    }
+    for (size_t segment : {h.size(), size_t(64), size_t(8), size_t(1)}) {
+      const size_t blocks = h.size() / segment;
+      for (const kernels::CodeRange range : ranges) {
+        for (const float s : scales) {
+          for (int zero_kind = 0; zero_kind < 3; ++zero_kind) {
+            std::vector<float> scale(blocks), zero(blocks);
+            for (size_t k = 0; k < blocks; ++k) {
+              scale[k] = k % 5 == 4 ? round_to_fp16(s * 1.5f) : s;
+              const int z = zero_kind == 0 ? 0 : zero_kind == 1 ? 2 * int(k % 3) : int(k % 7) - 3;
+              zero[k] = float(std::clamp(z, range.qmin, range.qmax));
+            }
+            const kernels::SegmentParams p{scale.data(), zero.data(), zero.data()};
+            std::vector<uint8_t> a(h.size()), b(h.size());
+            const ErrorSums sa = kernels::scalar_kernels().quantize_fp16(
+                h.data(), h.size(), segment, p, range, a.data());
+            for (const kernels::RowKernels* k : sets) {
+              ++cases;
+              const ErrorSums sb =
+                  k->quantize_fp16(h.data(), h.size(), segment, p, range, b.data());
+              if (a == b && same_sums(sa, sb)) continue;
+              if (mismatches++ < 10) {
+                std::printf(
+                    "MISMATCH %s: special %d, segment %zu, scale %g, zeros %d, codes %d..%d\n",
+                    k->name, special, segment, s, zero_kind, range.qmin, range.qmax);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  std::printf("%d cases, %d mismatches\n", cases, mismatches);
+  return mismatches;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--check") {
+    std::vector<const kernels::RowKernels*> sets = {&kernels::portable_simd_kernels()};
+    if (kernels::x86_avx2_kernels()) sets.push_back(kernels::x86_avx2_kernels());
+    return check_fp16_twins(sets) == 0 ? 0 : 1;
+  }
   const double budget = argc > 1 ? std::atof(argv[1]) : 0.5;
   std::mt19937 rng(0);
   std::normal_distribution<float> normal(0.0f, 0.02f);

@@ -38,6 +38,9 @@ struct Avx2F16cIsa {
   static f32 round_fp16(f32 x) {
     return f32(_mm256_cvtph_ps(_mm256_cvtps_ph(__m256(x), _MM_FROUND_TO_NEAREST_INT)));
   }
+  // max_keep_a / min_keep_a (SimdBody): maxps(b, a) is b > a ? b : a, minps(b, a) b < a ? b : a.
+  static f32 max_keep_a(f32 a, f32 b) { return f32(_mm256_max_ps(__m256(b), __m256(a))); }
+  static f32 min_keep_a(f32 a, f32 b) { return f32(_mm256_min_ps(__m256(b), __m256(a))); }
   static f32 round_even(f32 x) {
     return f32(_mm256_round_ps(__m256(x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   }

@@ -11,8 +11,9 @@
 //   static Vec<kLanes>::f32 round_even(Vec<kLanes>::f32); // round half to even
 //   static void store_bytes(Vec<kLanes>::i32, uint8_t*);  // low byte of each lane
 //   template <size_t H> static Vec<kLanes>::f64 widen(Vec<kLanes>::f32);  // half H as doubles
-// and, for the wasm simd128 build (whose Isa is PortableIsa<4>), fp16_to_float on sign-extended
-// halves in int32 lanes.
+// and, for the wasm simd128 build (whose Isa is PortableIsa<4>), fp16_to_float and
+// fp16_to_float_finite on sign-extended halves in int32 lanes. It may provide
+// round_fp16_normal, max_keep_a and min_keep_a (SimdBody has portable versions).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -23,6 +24,8 @@
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
+#elif defined(__SSE2__)
+#include <emmintrin.h>
 #endif
 
 #include "core/compress/fp16_convert.h"
@@ -331,12 +334,14 @@ struct SimdBody {
   // Lane-wise a < b ? b : a and b < a ? b : a (a NaN `a` comes through): one instruction each
   // (f32x4.pmax / pmin, maxps / minps).
   static f32 max_keep_a(f32 a, f32 b) {
+    if constexpr (requires { Isa::max_keep_a(a, b); }) return Isa::max_keep_a(a, b);
 #if defined(__wasm_simd128__)
     if constexpr (L == 4) return f32(wasm_f32x4_pmax(v128_t(a), v128_t(b)));
 #endif
     return select(a < b, b, a);
   }
   static f32 min_keep_a(f32 a, f32 b) {
+    if constexpr (requires { Isa::min_keep_a(a, b); }) return Isa::min_keep_a(a, b);
 #if defined(__wasm_simd128__)
     if constexpr (L == 4) return f32(wasm_f32x4_pmin(v128_t(a), v128_t(b)));
 #endif
@@ -353,7 +358,12 @@ struct SimdBody {
     f32 noise[kVectorsPerGroup] = {};
     f32 dot[kVectorsPerGroup] = {};
     f32 recon[kVectorsPerGroup] = {};
-    f32 max_abs[kVectorsPerGroup] = {};
+    // One max |e| for all the group's vectors (a max in any order is the same max), lane j
+    // standing for lanes j, j + L, ...
+    f32 max_abs = {};
+    // The ordinary wasm path's binary16 conversion leaves out infinity and NaN: the largest half
+    // shifted left by one (dropping the sign) shows whether the row had any (>= 0xF800).
+    typename Vec<8>::u16 doubled_halves_max = {};
 
     void spill(ChunkSums& c) const {
       for (size_t v = 0; v < kVectorsPerGroup; ++v) {
@@ -362,7 +372,7 @@ struct SimdBody {
           c.noise[v * L + j] = noise[v][j];
           c.dot[v * L + j] = dot[v][j];
           c.recon[v * L + j] = recon[v][j];
-          c.max_abs[v * L + j] = max_abs[v][j];
+          c.max_abs[v * L + j] = max_abs[j];
         }
       }
     }
@@ -414,6 +424,18 @@ struct SimdBody {
 
   static constexpr float kRoundingMagic = 0x1.8p23f;
 
+  // The errors of one vector of weights w against their reconstruction r, into lane group V.
+  template <size_t V>
+  static void accumulate_fp16(f32 w, f32 r, Fp16Acc& acc) {
+    const f32 e = w - r;
+    acc.signal[V] += w * w;
+    acc.noise[V] += e * e;
+    acc.dot[V] += w * r;
+    acc.recon[V] += r * r;
+    const f32 a = bit_as<f32>(bit_as<i32>(e) & 0x7FFFFFFF);
+    acc.max_abs = max_keep_a(acc.max_abs, a);  // a NaN |e| is seen in noise instead
+  }
+
   // One vector of converted weights: its codes (in the low byte of each lane) and errors.
   template <size_t V>
   static i32 fp16_step(f32 w, f32 s, f32 z, f32 dz, f32 lo, f32 hi, Fp16Acc& acc) {
@@ -422,32 +444,69 @@ struct SimdBody {
     t = min_keep_a(max_keep_a(t, lo), hi);
     const i32 number = t == t;
     const f32 q = bit_as<f32>(bit_as<i32>(t - magic) & number);
-    const f32 r = Isa::round_fp16((q - dz) * s);
-    const f32 e = w - r;
-    acc.signal[V] += w * w;
-    acc.noise[V] += e * e;
-    acc.dot[V] += w * r;
-    acc.recon[V] += r * r;
-    const f32 a = bit_as<f32>(bit_as<i32>(e) & 0x7FFFFFFF);
-    acc.max_abs[V] = max_keep_a(acc.max_abs[V], a);  // a NaN |e| is seen in noise instead
+    accumulate_fp16<V>(w, Isa::round_fp16((q - dz) * s), acc);
     return bit_as<i32>(t) & number;  // t = 1.5 * 2^23 + code: the low byte is the code's
   }
 
-  // kErrorLanes elements; s, z, dz give each vector's block parameters.
-  template <typename Params>
-  static void fp16_group(const uint16_t* in, uint8_t* out, Params params, f32 lo, f32 hi,
-                         Fp16Acc& acc) {
+  // x rounded to 11 significant bits, ties to even: x's binary16 value wherever that is zero or
+  // normal (callers use it only there, see fp16_path). With c = 1.5 * 2^(E + 13) for x's binary32
+  // exponent E, x + c lies in [2^(E+13), 2^(E+14)) whatever x's sign; that binade's spacing is
+  // 2^(E-10), binary16's spacing for x, and c is an even multiple of it, so the sum rounds x to
+  // binary16's grid, ties to even, and removing c is exact. Unlike round_fp16 it neither
+  // overflows to infinity past 65504 nor switches to the subnormal spacing below 2^-14; inf and
+  // NaN pass through (c is then a tiny negative number).
+  static f32 round_fp16_normal(f32 x) {
+    if constexpr (requires { Isa::round_fp16_normal(x); }) {
+      return Isa::round_fp16_normal(x);
+    } else {
+      const u32 exponent = bit_as<u32>(x) & 0x7F800000u;
+      const f32 c = bit_as<f32>(exponent + ((13u << 23) + 0x400000u));
+      return (x + c) - c;
+    }
+  }
+
+  // The ordinary rows' step (fp16_path): the same codes and reconstruction as fp16_step for
+  // weights that are not NaN. round_fp16_normal suffices for the quotient (an overflow only has
+  // to clip to qmax, a quotient below 2^-14 only has to round to code zero) and for (q - dz) * s
+  // (an exact product, zero or normal and at most 65504 by the segment checks). Without NaN
+  // there is no mask. zero_in_magic: t0 = magic + z when z is even (adding z before the rounding
+  // then breaks ties the same way); otherwise t0 = magic and z is added after it, as fp16_step.
+  struct OrdinaryParams {
+    f32 s, t0, z, magic_dz;  // magic_dz = magic + dz, so t - magic_dz = code - dz exactly
+  };
+  template <size_t V, bool kZeroInMagic>
+  static i32 fp16_step_ordinary(f32 w, const OrdinaryParams& p, f32 lo, f32 hi, Fp16Acc& acc) {
+    f32 t = round_fp16_normal(w / p.s) + p.t0;
+    if constexpr (!kZeroInMagic) t = t + p.z;
+    t = min_keep_a(max_keep_a(t, lo), hi);
+    accumulate_fp16<V>(w, round_fp16_normal((t - p.magic_dz) * p.s), acc);
+    return bit_as<i32>(t);
+  }
+
+  // kErrorLanes elements; step(std::integral_constant<size_t, V>, w) gives the codes of the V-th
+  // vector of weights (in the low byte of each lane) and adds its errors. kFiniteHalves: the
+  // wasm conversion skips infinity and NaN and records the halves in acc.doubled_halves_max
+  // instead (fp16_groups checks it).
+  template <bool kFiniteHalves, typename Step>
+  static void fp16_group(const uint16_t* in, uint8_t* out, [[maybe_unused]] Fp16Acc& acc,
+                         Step step) {
 #if defined(__wasm_simd128__)
     if constexpr (L == 4) {
       // One load of 8 halves, and the 8 code bytes packed by two narrowing steps.
       const v128_t h = wasm_v128_load(in);
-      const f32 w0 = Isa::fp16_to_float(i32(wasm_i32x4_extend_low_i16x8(h)));
-      const f32 w1 = Isa::fp16_to_float(i32(wasm_i32x4_extend_high_i16x8(h)));
-      const auto [s0, z0, dz0] = params(0);
-      const auto [s1, z1, dz1] = params(1);
+      f32 w0, w1;
+      if constexpr (kFiniteHalves) {
+        w0 = Isa::fp16_to_float_finite(i32(wasm_i32x4_extend_low_i16x8(h)));
+        w1 = Isa::fp16_to_float_finite(i32(wasm_i32x4_extend_high_i16x8(h)));
+        acc.doubled_halves_max = typename Vec<8>::u16(
+            wasm_u16x8_max(v128_t(acc.doubled_halves_max), wasm_i16x8_shl(h, 1)));
+      } else {
+        w0 = Isa::fp16_to_float(i32(wasm_i32x4_extend_low_i16x8(h)));
+        w1 = Isa::fp16_to_float(i32(wasm_i32x4_extend_high_i16x8(h)));
+      }
       const v128_t byte = wasm_i32x4_splat(0xFF);
-      const v128_t c0 = wasm_v128_and(v128_t(fp16_step<0>(w0, s0, z0, dz0, lo, hi, acc)), byte);
-      const v128_t c1 = wasm_v128_and(v128_t(fp16_step<1>(w1, s1, z1, dz1, lo, hi, acc)), byte);
+      const v128_t c0 = wasm_v128_and(v128_t(step(std::integral_constant<size_t, 0>{}, w0)), byte);
+      const v128_t c1 = wasm_v128_and(v128_t(step(std::integral_constant<size_t, 1>{}, w1)), byte);
       const v128_t c16 = wasm_u16x8_narrow_i32x4(c0, c1);
       const int64_t bytes = wasm_i64x2_extract_lane(wasm_u8x16_narrow_i16x8(c16, c16), 0);
       std::memcpy(out, &bytes, sizeof bytes);
@@ -455,13 +514,9 @@ struct SimdBody {
     }
 #endif
     [&]<size_t... V>(std::index_sequence<V...>) {
-      (
-          [&] {
-            const auto [s, z, dz] = params(V);
-            Isa::store_bytes(fp16_step<V>(Isa::load_fp16(in + V * L), s, z, dz, lo, hi, acc),
-                             out + V * L);
-          }(),
-          ...);
+      (Isa::store_bytes(step(std::integral_constant<size_t, V>{}, Isa::load_fp16(in + V * L)),
+                        out + V * L),
+       ...);
     }
     (std::make_index_sequence<kVectorsPerGroup>{});
   }
@@ -470,59 +525,144 @@ struct SimdBody {
     f32 s, z, dz;
   };
 
-  static ErrorSums quantize_row_fp16(const uint16_t* row, size_t n, size_t segment, SegmentParams p,
-                                     CodeRange range, uint8_t* out) {
-    LaneSums sums;
-    ChunkSums chunk;
-    Fp16Acc acc;
-    Fp16Totals totals;
+  enum class Fp16Path { kGeneral, kOrdinary, kOrdinaryZeroInMagic };
+
+  // A row is ordinary when its segments are whole groups and every segment has a normal binary16
+  // scale (2^-14 <= s <= 65504), integer zero points within 255 and a reconstruction
+  // (code - dz) * s that stays within 65504 for every code: what quantize_linear gives any block
+  // without NaN, zero range or tiny scale. NaN weights are found afterwards (fp16_groups).
+  static Fp16Path fp16_path(size_t n, size_t segment, SegmentParams p, CodeRange range) {
+    if (segment % kErrorLanes != 0 || n < kErrorLanes) return Fp16Path::kGeneral;
+    bool even = true;
+    for (size_t k = 0; k * segment < n; ++k) {
+      const float s = p.scale[k];
+      const float z = p.zero[k];
+      const float dz = p.stored_zero[k];
+      if (!(s >= 0x1p-14f && s <= 65504.0f)) return Fp16Path::kGeneral;
+      if (!(std::fabs(z) <= 255.0f && std::nearbyint(z) == z)) return Fp16Path::kGeneral;
+      if (!(std::fabs(dz) <= 255.0f && std::nearbyint(dz) == dz)) return Fp16Path::kGeneral;
+      const float reach =
+          std::max(std::fabs(float(range.qmin) - dz), std::fabs(float(range.qmax) - dz));
+      if (!(reach * s <= 65504.0f)) return Fp16Path::kGeneral;  // exact: 9 x 11 bits
+      if (std::fmod(z, 2.0f) != 0.0f) even = false;
+    }
+    return even ? Fp16Path::kOrdinaryZeroInMagic : Fp16Path::kOrdinary;
+  }
+
+  // The groups of the row (all but its last n % kErrorLanes elements) into totals and acc. The
+  // ordinary paths return false, having found a NaN weight (a NaN noise sum), when the row must
+  // be redone by the general path.
+  template <Fp16Path kPath>
+  static bool fp16_groups(const uint16_t* row, size_t full, size_t segment, SegmentParams p,
+                          CodeRange range, uint8_t* out, Fp16Totals& totals, Fp16Acc& acc) {
     const f32 lo = splat(kRoundingMagic + float(range.qmin));
     const f32 hi = splat(kRoundingMagic + float(range.qmax));
-    const size_t full = n - n % kErrorLanes;
-    const bool uniform = segment % kErrorLanes == 0;
     size_t i = 0;
     size_t k = 0;
-    size_t segment_end = segment;
-    f32 s = splat(p.scale[0]), z = splat(p.zero[0]), dz = splat(p.stored_zero[0]);
+    size_t segment_end = 0;
+    BlockParams block{};
+    OrdinaryParams ordinary{};
+    const bool uniform = segment % kErrorLanes == 0;
     while (i < full) {
       const size_t chunk_end = std::min(full, (i / kFp16SumChunk + 1) * kFp16SumChunk);
       if (uniform) {
         while (i < chunk_end) {
           if (i == segment_end) {
+            const float s = p.scale[k], z = p.zero[k], dz = p.stored_zero[k];
+            block = {splat(s), splat(z), splat(dz)};
+            const bool in_magic = kPath == Fp16Path::kOrdinaryZeroInMagic;
+            ordinary = {splat(s), splat(kRoundingMagic + (in_magic ? z : 0.0f)), splat(z),
+                        splat(kRoundingMagic + dz)};
             ++k;
             segment_end += segment;
-            s = splat(p.scale[k]);
-            z = splat(p.zero[k]);
-            dz = splat(p.stored_zero[k]);
           }
           const size_t run_end = std::min(chunk_end, segment_end);
-          const BlockParams same{s, z, dz};
-          for (; i < run_end; i += kErrorLanes) {
-            fp16_group(
-                row + i, out + i, [&](size_t) { return same; }, lo, hi, acc);
+          if constexpr (kPath == Fp16Path::kGeneral) {
+            const BlockParams same = block;
+            for (; i < run_end; i += kErrorLanes) {
+              fp16_group<false>(row + i, out + i, acc, [&](auto v, f32 w) {
+                return fp16_step<decltype(v)::value>(w, same.s, same.z, same.dz, lo, hi, acc);
+              });
+            }
+          } else {
+            const OrdinaryParams same = ordinary;
+            // Four groups per iteration: V8 reloads the constants it spilled once per iteration
+            // (the wasm kernel goes from 0.83 to 1.08 GB/s; AVX2 gains a little too).
+#if defined(__clang__)
+#pragma clang loop unroll_count(4)
+#else
+#pragma GCC unroll 4
+#endif
+            for (; i < run_end; i += kErrorLanes) {
+              fp16_group<true>(row + i, out + i, acc, [&](auto v, f32 w) {
+                return fp16_step_ordinary<decltype(v)::value,
+                                          kPath == Fp16Path::kOrdinaryZeroInMagic>(w, same, lo, hi,
+                                                                                   acc);
+              });
+            }
           }
         }
-      } else {
+      } else if constexpr (kPath == Fp16Path::kGeneral) {
         // Short or ragged segments: gather each lane's block parameters.
         for (; i < chunk_end; i += kErrorLanes) {
-          const auto gather = [&](size_t v) {
-            BlockParams g;
+          fp16_group<false>(row + i, out + i, acc, [&](auto v, f32 w) {
+            float s[L], z[L], dz[L];
             for (size_t lane = 0; lane < L; ++lane) {
               const size_t b = (i + v * L + lane) / segment;
-              g.s[lane] = p.scale[b];
-              g.z[lane] = p.zero[b];
-              g.dz[lane] = p.stored_zero[b];
+              s[lane] = p.scale[b];
+              z[lane] = p.zero[b];
+              dz[lane] = p.stored_zero[b];
             }
-            return g;
-          };
-          fp16_group(row + i, out + i, gather, lo, hi, acc);
+            return fp16_step<decltype(v)::value>(w, load_f32(s), load_f32(z), load_f32(dz), lo, hi,
+                                                 acc);
+          });
         }
       }
       if (i % kFp16SumChunk == 0) totals.flush(acc);
     }
+    if constexpr (kPath != Fp16Path::kGeneral) {
+      i32 nan = {};
+      for (size_t v = 0; v < kVectorsPerGroup; ++v)
+        nan |= totals.nan[v] | (acc.noise[v] != acc.noise[v]);
+      for (size_t lane = 0; lane < L; ++lane) {
+        if (nan[lane]) return false;
+      }
+      for (size_t lane = 0; lane < 8; ++lane) {
+        if (acc.doubled_halves_max[lane] >= 0xF800) return false;
+      }
+    }
+    return true;
+  }
+
+  static ErrorSums quantize_row_fp16(const uint16_t* row, size_t n, size_t segment, SegmentParams p,
+                                     CodeRange range, uint8_t* out) {
+    const size_t full = n - n % kErrorLanes;
+    Fp16Acc acc;
+    Fp16Totals totals;
+    bool done = false;
+    switch (fp16_path(n, segment, p, range)) {
+      case Fp16Path::kOrdinaryZeroInMagic:
+        done = fp16_groups<Fp16Path::kOrdinaryZeroInMagic>(row, full, segment, p, range, out,
+                                                           totals, acc);
+        break;
+      case Fp16Path::kOrdinary:
+        done = fp16_groups<Fp16Path::kOrdinary>(row, full, segment, p, range, out, totals, acc);
+        break;
+      case Fp16Path::kGeneral:
+        break;
+    }
+    if (!done) {
+      acc = Fp16Acc{};
+      totals = Fp16Totals{};
+      fp16_groups<Fp16Path::kGeneral>(row, full, segment, p, range, out, totals, acc);
+    }
+    LaneSums sums;
+    ChunkSums chunk;
     totals.spill(sums);
     acc.spill(chunk);  // the last, partial chunk (or zeros), which the tail continues
-    for (; i < n; ++i) quantize_one<ScalarFp16>(row, i, i / segment, p, range, out, chunk);
+    for (size_t i = full; i < n; ++i) {
+      quantize_one<ScalarFp16>(row, i, i / segment, p, range, out, chunk);
+    }
     chunk.flush_into(sums);
     return sums.total();
   }
@@ -598,6 +738,16 @@ struct PortableIsa {
   static u32 splat_u(uint32_t x) { return u32{} + x; }
   static f32 splat(float x) { return f32{} + x; }
 
+#if defined(__SSE2__) && !defined(__wasm_simd128__)
+  // max_keep_a / min_keep_a (SimdBody): maxps(b, a) is b > a ? b : a, minps(b, a) b < a ? b : a.
+  static f32 max_keep_a(f32 a, f32 b) requires(L == 4) {
+    return f32(_mm_max_ps(__m128(b), __m128(a)));
+  }
+  static f32 min_keep_a(f32 a, f32 b) requires(L == 4) {
+    return f32(_mm_min_ps(__m128(b), __m128(a)));
+  }
+#endif
+
   // Lane-wise max / min of non-negative int32 (i32x4.max_s / min_s in wasm).
   static i32 max_i(i32 a, i32 b) {
 #if defined(__wasm_simd128__)
@@ -620,6 +770,12 @@ struct PortableIsa {
   // no mask. Inf / NaN halves get the all-ones exponent by an OR (the mantissa stays). No step sees
   // a subnormal float (which costs a microcode assist on x86 CPUs, also under wasm).
   static f32 fp16_to_float(i32 h) {
+    const f32 finite = fp16_to_float_finite(h);
+    const i32 special = (bit_as<i32>(finite) & 0x7FFFFFFF) >= 0x47800000;  // exponent 31
+    return bit_as<f32>(bit_as<i32>(finite) | (special & 0x7F800000));      // inf / NaN
+  }
+  // The same for halves that are neither infinity nor NaN (those come out finite, >= 65536).
+  static f32 fp16_to_float_finite(i32 h) {
     const i32 em = (h << 13) & 0x0FFFE000;
     const f32 normal = bit_as<f32>(em + (112 << 23));
     const f32 small = bit_as<f32>(em + (113 << 23)) - splat(0x1p-14f);
@@ -628,8 +784,7 @@ struct PortableIsa {
 #else
     const i32 magnitude = bit_as<i32>(select(small < normal, small, normal));
 #endif
-    const i32 special = (normal >= splat(0x1p16f)) & 0x7F800000;  // exponent 31: inf / NaN
-    return bit_as<f32>(magnitude | special | (h & int32_t(0x80000000u)));
+    return bit_as<f32>(magnitude | (h & int32_t(0x80000000u)));
   }
 
   template <size_t H>

@@ -505,6 +505,74 @@ TEST(LinearQuantKernels, SimdRowKernelsMatchScalarOnAllTails) {
   }
 }
 
+// Rows whose blocks all have ordinary parameters (a normal fp16 scale, integer zero points, a
+// reconstruction within 65504) take the SIMD kernels' fast path (fp16_path in
+// linear_quantize_simd_body.h): every one of the 63,488 finite halves, long rows cut into
+// uniform segments, even and odd zero points, scales at the edges of the path's conditions and
+// beyond them, and the same rows with infinity and NaN halves (the path must give them back to
+// the general one), against the scalar reference, bit for bit.
+TEST(LinearQuantKernels, OrdinaryRowsMatchScalarOnEveryHalf) {
+  std::vector<uint16_t> finite;
+  for (uint32_t bits = 0; bits < 0x10000; ++bits) {
+    if ((bits & 0x7C00) != 0x7C00) finite.push_back(uint16_t(bits));
+  }
+  std::mt19937 rng(13);
+  std::shuffle(finite.begin(), finite.end(), rng);
+  ASSERT_EQ(finite.size() % 64, 0u);
+  const std::vector<float> scales = {0x1p-14f,  // the smallest normal fp16 scale
+                                     round_to_fp16(0.02f / 127),
+                                     round_to_fp16(1 / 3.0f),
+                                     1.0f,
+                                     round_to_fp16(65504.0f / 255),
+                                     512.0f,     // (code - zero) * scale can pass 65504
+                                     0x1p-15f};  // subnormal scale
+  const std::vector<kernels::CodeRange> ranges = {{-128, 127}, {-127, 127}, {0, 255}, {-8, 7}};
+  const std::vector<const kernels::RowKernels*> sets = simd_kernel_sets();
+  const auto check = [&](const std::vector<uint16_t>& h, size_t n, size_t segment,
+                         const std::vector<float>& scale, const std::vector<float>& zero,
+                         kernels::CodeRange range) {
+    const kernels::SegmentParams params{scale.data(), zero.data(), zero.data()};
+    std::vector<uint8_t> a(n), b(n);
+    const ErrorSums sa =
+        kernels::scalar_kernels().quantize_fp16(h.data(), n, segment, params, range, a.data());
+    for (const kernels::RowKernels* simd : sets) {
+      const ErrorSums sb = simd->quantize_fp16(h.data(), n, segment, params, range, b.data());
+      ASSERT_EQ(a, b) << simd->name;
+      ASSERT_TRUE(same_sums(sa, sb)) << simd->name;
+    }
+  };
+  for (int special = 0; special < 2; ++special) {
+    std::vector<uint16_t> h = finite;
+    if (special) {
+      h[777] = 0x7C00;    // +inf
+      h[40000] = 0xFE00;  // NaN
+    }
+    for (size_t segment : {h.size(), size_t(64), size_t(8)}) {
+      const size_t blocks = h.size() / segment;
+      for (kernels::CodeRange range : ranges) {
+        for (float s : scales) {
+          for (int zero_kind = 0; zero_kind < 3; ++zero_kind) {
+            SCOPED_TRACE("special " + std::to_string(special) + " segment " +
+                         std::to_string(segment) + " range " + std::to_string(range.qmin) + ".." +
+                         std::to_string(range.qmax) + " scale " + std::to_string(s) + " zeros " +
+                         std::to_string(zero_kind));
+            std::vector<float> scale(blocks), zero(blocks);
+            for (size_t k = 0; k < blocks; ++k) {
+              scale[k] = k % 5 == 4 ? round_to_fp16(s * 1.5f) : s;
+              // All zero, even zero points, or a mix with odd ones.
+              const int z = zero_kind == 0 ? 0 : zero_kind == 1 ? 2 * int(k % 3) : int(k % 7) - 3;
+              zero[k] = float(std::clamp(z, range.qmin, range.qmax));
+            }
+            check(h, h.size(), segment, scale, zero, range);
+          }
+        }
+      }
+    }
+  }
+  // A tail after the last whole group of 8.
+  check(finite, finite.size() - 3, finite.size() - 3, {round_to_fp16(0.5f)}, {1.0f}, {0, 255});
+}
+
 // The scalar error sums against a plain double reconstruction of the same codes.
 TEST(LinearQuantKernels, ScalarErrorSumsAreTheReconstructionError) {
   const std::vector<float> w = {0.5f, -0.26f, 0.1f, 0.0f, 0.7f, -0.3f, 0.2f, 0.05f, 0.33f, -0.9f};
