@@ -27,11 +27,11 @@ const CONFIGS = {
   prune50: { config_type: 'OpMagnitudePrunerConfig', global_config: { target_sparsity: 0.5, weight_threshold: 0 } },
 };
 
-function fixturePaths() {
+function fixturePaths(names = FIXTURES) {
   const run = spawnSync('python3', [path.join(ROOT, 'tests', 'conformance', 'fixtures.py')], { encoding: 'utf8' });
   assert.equal(run.status, 0, `fixtures.py: ${run.stderr}`);
   const all = run.stdout.split('\n').filter(Boolean);
-  return FIXTURES.map((name) => {
+  return names.map((name) => {
     const found = all.find((p) => path.basename(p) === `${name}.mlpackage`);
     assert.ok(found, `fixture ${name} not built`);
     return found;
@@ -132,6 +132,32 @@ describe('wasm compress in shares', { skip: !fs.existsSync(js) && 'no simd build
       () => mod.compressWithResults(SAMPLE, path.join(tmp, 'job.mlpackage.zip'), job, '[]'),
       /a single compression step that is not joint/,
     );
+  });
+
+  test('a config the weights refuse fails with the CLI\'s message on the split path too', () => {
+    // A 2-element block_size on rank-4 conv weights (iOS18): coremltools' error.
+    const [conv] = fixturePaths(['conv_ios18_fp16']);
+    mount(path.dirname(conv));
+    const config = {
+      config_type: 'OpLinearQuantizerConfig',
+      global_config: { dtype: 'int8', granularity: 'per_block', block_size: [1, 8], weight_threshold: 0 },
+    };
+    const text = JSON.stringify(config);
+    const configFile = path.join(tmp, 'bad-block.json');
+    fs.writeFileSync(configFile, text);
+    const run = spawnSync(MLPRESS_BIN, ['compress', conv, path.join(tmp, 'bad-block-cli.mlpackage.zip'), '--config', configFile], {
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 1);
+    const cliMessage = run.stderr.trim().replace(/^mlpress: error: /, '');
+    let message;
+    try {
+      splitCompress(conv, path.join(tmp, 'bad-block.mlpackage.zip'), text, 2, 'bad-block');
+    } catch (err) {
+      message = err.message;
+    }
+    assert.equal(message, cliMessage);
+    assert.ok(!fs.existsSync(path.join(tmp, 'bad-block.mlpackage.zip')), 'no output');
   });
 
   test('a bad config is the core\'s message, from splitWeights already', () => {
