@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <limits>
+#include <memory>
 #include <string>
-#include <vector>
 
 #include "core/io/error.h"
 
@@ -17,6 +16,17 @@ BlobWriter::BlobWriter(ByteSink& sink) : sink_(sink) {
 
 uint64_t BlobWriter::append(BlobDType dtype, uint64_t size_in_bytes, uint64_t padding_bits,
                             const std::function<void(uint64_t, std::span<std::byte>)>& fill) {
+  return append_from(dtype, size_in_bytes, padding_bits, &fill, {});
+}
+
+uint64_t BlobWriter::append_bytes(BlobDType dtype, std::span<const std::byte> data,
+                                  uint64_t padding_bits) {
+  return append_from(dtype, data.size(), padding_bits, nullptr, data);
+}
+
+uint64_t BlobWriter::append_from(BlobDType dtype, uint64_t size_in_bytes, uint64_t padding_bits,
+                                 const std::function<void(uint64_t, std::span<std::byte>)>* fill,
+                                 std::span<const std::byte> data) {
   const auto error = [&](const std::string& what) {
     return Error(sink_.describe() + ": blob " + std::to_string(count_) + ": " + what);
   };
@@ -42,13 +52,19 @@ uint64_t BlobWriter::append(BlobDType dtype, uint64_t size_in_bytes, uint64_t pa
   sink_.write_at(end_, std::span(zeros).first(metadata_offset - end_));
   sink_.write_at(metadata_offset, encode_metadata(record));
 
-  std::vector<std::byte> chunk(std::min(size_in_bytes, kFillChunkSize));
-  for (uint64_t done = 0; done < size_in_bytes;) {
-    const std::span<std::byte> part =
-        std::span(chunk).first(std::min<uint64_t>(chunk.size(), size_in_bytes - done));
-    fill(done, part);
-    sink_.write_at(record.data_offset + done, part);
-    done += part.size();
+  if (fill) {
+    // The chunk is not zero-filled: fill writes every byte of it.
+    const size_t chunk_size = size_t(std::min(size_in_bytes, kFillChunkSize));
+    const std::unique_ptr<std::byte[]> chunk(new std::byte[chunk_size]);
+    for (uint64_t done = 0; done < size_in_bytes;) {
+      const std::span<std::byte> part(chunk.get(),
+                                      size_t(std::min<uint64_t>(chunk_size, size_in_bytes - done)));
+      (*fill)(done, part);
+      sink_.write_at(record.data_offset + done, part);
+      done += part.size();
+    }
+  } else {
+    sink_.write_at(record.data_offset, data);  // data already in memory: written as it is
   }
 
   // Only now does the blob count, so a failed append leaves a file of count_ whole blobs.
@@ -56,13 +72,6 @@ uint64_t BlobWriter::append(BlobDType dtype, uint64_t size_in_bytes, uint64_t pa
   ++count_;
   sink_.write_at(0, encode_header({.count = count_}));
   return metadata_offset;
-}
-
-uint64_t BlobWriter::append_bytes(BlobDType dtype, std::span<const std::byte> data,
-                                  uint64_t padding_bits) {
-  return append(dtype, data.size(), padding_bits, [&](uint64_t offset, std::span<std::byte> chunk) {
-    std::memcpy(chunk.data(), data.data() + offset, chunk.size());
-  });
 }
 
 }  // namespace mlpress::blob

@@ -25,7 +25,7 @@ class BlobWriter {
   uint64_t append(BlobDType dtype, uint64_t size_in_bytes, uint64_t padding_bits,
                   const std::function<void(uint64_t, std::span<std::byte>)>& fill);
 
-  // Convenience for data already in memory.
+  // The same for data already in memory, written to the sink directly (no chunk copies).
   uint64_t append_bytes(BlobDType dtype, std::span<const std::byte> data, uint64_t padding_bits);
 
   uint32_t count() const { return count_; }
@@ -35,6 +35,11 @@ class BlobWriter {
   static constexpr uint64_t kFillChunkSize = uint64_t(1) << 20;
 
  private:
+  // append and append_bytes: the data comes from `fill` when it is not null, else from `data`.
+  uint64_t append_from(BlobDType dtype, uint64_t size_in_bytes, uint64_t padding_bits,
+                       const std::function<void(uint64_t, std::span<std::byte>)>* fill,
+                       std::span<const std::byte> data);
+
   ByteSink& sink_;
   uint32_t count_ = 0;
   uint64_t end_ = kHeaderSize;

@@ -161,30 +161,42 @@ void visit_tensor_values(const M::Value& value, const TensorShape& shape, BlobFi
 
 std::vector<std::byte> read_tensor_bytes(const M::Value& value, const TensorShape& shape,
                                          BlobFiles& blobs, const std::string& where) {
+  const int bits = dtype_bits(shape.dtype).value_or(0);
+  if (bits < 8 || bits % 8 != 0) {
+    throw Error(where + ": cannot read " + shape.to_string() + " as whole bytes");
+  }
+  std::vector<std::byte> bytes(shape.element_count() * (bits / 8));
+  read_tensor_bytes(value, shape, blobs, where, bytes);
+  return bytes;
+}
+
+void read_tensor_bytes(const M::Value& value, const TensorShape& shape, BlobFiles& blobs,
+                       const std::string& where, std::span<std::byte> out) {
   const uint64_t count = shape.element_count();
   const int bits = dtype_bits(shape.dtype).value_or(0);
   if (bits < 8 || bits % 8 != 0) {
     throw Error(where + ": cannot read " + shape.to_string() + " as whole bytes");
   }
-  std::vector<std::byte> bytes(count * (bits / 8));
+  if (out.size() != count * (bits / 8)) {
+    throw Error(where + ": " + shape.to_string() + " does not fit the buffer given for it");
+  }
   if (value.has_blobfilevalue()) {
     const LocatedBlob located = blobs.locate(value.blobfilevalue(), shape, where);
-    located.reader->read_data(located.record, 0, bytes);
-    return bytes;
+    located.reader->read_data(located.record, 0, out);
+    return;
   }
   if (!value.has_immediatevalue() || !value.immediatevalue().has_tensor()) {
     throw Error(where + ": value is not a tensor");
   }
   const auto& tensor = value.immediatevalue().tensor();
-  if (tensor.has_bytes() && tensor.bytes().values().size() == bytes.size()) {
-    std::memcpy(bytes.data(), tensor.bytes().values().data(), bytes.size());
+  if (tensor.has_bytes() && tensor.bytes().values().size() == out.size()) {
+    std::memcpy(out.data(), tensor.bytes().values().data(), out.size());
   } else if (tensor.has_floats() && shape.dtype == M::FLOAT32 &&
              uint64_t(tensor.floats().values_size()) == count) {
-    std::memcpy(bytes.data(), tensor.floats().values().data(), bytes.size());
+    std::memcpy(out.data(), tensor.floats().values().data(), out.size());
   } else {
     throw Error(where + ": inline value does not hold " + shape.to_string());
   }
-  return bytes;
 }
 
 ValueStats value_stats(const M::Value& value, const TensorShape& shape, BlobFiles& blobs,

@@ -26,6 +26,10 @@ void visit_tensor_values(const CoreML::Specification::MILSpec::Value& value,
 std::vector<std::byte> read_tensor_bytes(const CoreML::Specification::MILSpec::Value& value,
                                          const TensorShape& shape, BlobFiles& blobs,
                                          const std::string& where);
+// The same into `out`, which must hold exactly the tensor's storage bytes (so the caller picks
+// the buffer: the kernels read fp16 and fp32 weights straight from it, with no copy).
+void read_tensor_bytes(const CoreML::Specification::MILSpec::Value& value, const TensorShape& shape,
+                       BlobFiles& blobs, const std::string& where, std::span<std::byte> out);
 
 struct ValueStats {
   uint64_t count = 0;

@@ -12,17 +12,25 @@ ConstTensor read_const_tensor(const spec::Operation& const_op, mil::BlobFiles& b
   const spec::Value& val = const_op.attributes().at("val");
   ConstTensor t;
   t.shape = mil::tensor_shape_of(val.type(), where);
-  t.bytes = mil::read_tensor_bytes(val, t.shape, blobs, where);
   t.file_name =
       val.has_blobfilevalue() ? val.blobfilevalue().filename() : "@model_path/weights/weight.bin";
-  if (t.shape.dtype == spec::FLOAT16) {
-    t.fp16.resize(t.bytes.size() / 2);
-    std::memcpy(t.fp16.data(), t.bytes.data(), t.bytes.size());
-    t.view = compress::TensorView::fp16(t.fp16, t.shape.dims);
-  } else if (t.shape.dtype == spec::FLOAT32) {
-    t.fp32.resize(t.bytes.size() / 4);
-    std::memcpy(t.fp32.data(), t.bytes.data(), t.bytes.size());
-    t.view = compress::TensorView::fp32(t.fp32, t.shape.dims);
+  const bool half = t.shape.dtype == spec::FLOAT16;
+  if (!half && t.shape.dtype != spec::FLOAT32) {
+    t.bytes = mil::read_tensor_bytes(val, t.shape, blobs, where);
+    return t;
+  }
+  // new std::byte[] leaves the bytes uninitialised (the read fills them all) and is aligned for
+  // any element type.
+  const size_t count = size_t(t.shape.element_count());
+  const size_t size = count * (half ? 2 : 4);
+  t.float_storage.reset(new std::byte[size]);
+  mil::read_tensor_bytes(val, t.shape, blobs, where, std::span(t.float_storage.get(), size));
+  if (half) {
+    const auto* bits = reinterpret_cast<const uint16_t*>(t.float_storage.get());
+    t.view = compress::TensorView::fp16(std::span(bits, count), t.shape.dims);
+  } else {
+    const auto* values = reinterpret_cast<const float*>(t.float_storage.get());
+    t.view = compress::TensorView::fp32(std::span(values, count), t.shape.dims);
   }
   return t;
 }

@@ -2,6 +2,7 @@
 // The values of the const being compressed, read whole (the one weight in memory) and viewed
 // as the fp16 or fp32 tensor the kernels take.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,9 +16,10 @@ namespace mlpress::rewrite {
 
 struct ConstTensor {
   mil::TensorShape shape;
-  std::vector<std::byte> bytes;  // little-endian storage bytes
-  std::vector<uint16_t> fp16;
-  std::vector<float> fp32;
+  std::vector<std::byte> bytes;  // little-endian storage bytes, for consts other than fp16 / fp32
+  // fp16 and fp32 consts: their storage bytes, read straight from the blob (no zero fill, no
+  // copy), which `view` shows as the tensor the kernels take.
+  std::unique_ptr<std::byte[]> float_storage;
   std::optional<compress::TensorView> view;  // set for fp16 and fp32 consts
   std::string file_name;                     // the blob file new payloads go to ("@model_path/...")
 };
