@@ -16,6 +16,7 @@
 #include "core/rewrite/report_json.h"
 #include "core/rewrite/rewrite.h"
 #include "core/rewrite/step_from_text.h"
+#include "core/rewrite/weight_histogram.h"
 #include "wasm/js_errors.h"
 
 // The EM_JS bodies are JavaScript: clang-format would split operators such as !==.
@@ -139,6 +140,21 @@ std::string decompress(const std::string& in_path, const std::string& out_path) 
       [&] { return mlpress::report_json(mlpress::decompress_package(in_path, out_path)).dump(); });
 }
 
+// histogram(in, out, weight, bins): the weight's values in `in` and in `out` (`in`
+// compressed), decoded as decompress decodes them and counted in `bins` bins over the range of
+// the weight in `in`. JSON text, `mlpress histogram IN WEIGHT --after OUT --bins N --json`.
+std::string histogram(const std::string& in_path, const std::string& out_path,
+                      const std::string& weight, double bins) {
+  return guarded([&] {
+    if (!(bins >= 1 && bins <= 1e6) || bins != static_cast<double>(static_cast<size_t>(bins))) {
+      throw mlpress::Error("histogram: bins must be a whole number from 1 to 1000000");
+    }
+    const auto pair =
+        mlpress::weight_histograms(in_path, out_path, weight, static_cast<size_t>(bins));
+    return mlpress::histograms_json(pair, in_path, out_path).dump();
+  });
+}
+
 void throw_error_for_test(const std::string& message) {
   guarded([&] { throw mlpress::Error(message); });
 }
@@ -157,5 +173,6 @@ EMSCRIPTEN_BINDINGS(mlpress) {
   emscripten::function("compress", &compress_with_progress);  // ... , onProgress)
   emscripten::function("plan", &plan);
   emscripten::function("decompress", &decompress);
+  emscripten::function("histogram", &histogram);
   emscripten::function("throwErrorForTest", &throw_error_for_test);
 }
