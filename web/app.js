@@ -7,6 +7,7 @@
 
 import { WorkerClient, isAbort } from './client.js';
 import { folderFiles } from './folder.js';
+import { initHistogram } from './histogram.js';
 import { initSizePlanner } from './size-planner.js';
 import { cancelPool, compressOnWorkers, poolSize } from './pool.js';
 import {
@@ -742,6 +743,7 @@ function clearResult() {
   downloadUrl = null;
   ui.download.removeAttribute('href');
   ui.resultsBody.replaceChildren();
+  histogramPanel.clear();
 }
 
 // The progress bar: weights done of the total, the weight being compressed, and the elapsed
@@ -945,6 +947,7 @@ function showResult({ name, bytes, inputSize, report }, seconds, lossless) {
     fragment.append(tr);
   }
   ui.resultsBody.replaceChildren(fragment);
+  histogramPanel.resultShown({ blob, name, report });
   ui.result.hidden = false;
   setStatus(lossless ? `Rewrote ${state.name}.` : `Compressed ${state.name}.`);
   ui.download.focus();
@@ -1006,6 +1009,9 @@ function formatSignedPercent(x) {
   if (x < 0) return `−${text}`;
   return '±0%';
 }
+
+// The values before and after of a weight of the result (histogram.js).
+const histogramPanel = initHistogram({ call, el });
 
 // The automatic (size target) panel: it plans in the worker and compresses through the usual
 // path, with its plan's configs as a job document in the config box.

@@ -17,6 +17,7 @@ const ASSETS = [
   'worker.js',
   'spillfs.js',
   'pool.js',
+  'histogram.js',
   'size-planner.js',
   'size-plan-worker.js',
   'style.css',

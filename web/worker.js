@@ -25,6 +25,10 @@
 //   files, and this worker's own, are spliced in instead of compressing those weights again)
 //   {id, type: 'sensitivity' | 'size-plan' | 'size-curve', ...}  the size slider's analysis
 //                                     and plans: see size-plan-worker.js
+//   {id, type: 'histogram', weight, output, outputName, bins}  the weight's values in the open
+//                                     model and in `output` (the compressed zip, a Blob the
+//                                     page got from 'compressed'), counted over one range
+//                                     (answer: 'histogram', histogram = {before, after})
 // Messages out:
 //   {type: 'ready', variant}                          once the module is loaded
 //   {id, type: 'inspected', name, size, report}       report = the parsed inspect JSON
@@ -34,6 +38,7 @@
 //   {id, type: 'compressed', name, bytes, inputSize, report}  report = the parsed compress JSON
 //   (bytes: an ArrayBuffer (transferred), or a File in OPFS when the output spilled there: see
 //   spillfs.js; the page wraps either in a Blob)
+//   {id, type: 'histogram', histogram}                the module's histogram JSON, parsed
 //   {id, type: 'error', message, file}                any failure, message verbatim
 //   {type: 'fatal', message}                          the module could not be loaded
 
@@ -42,6 +47,7 @@ import { SIZE_PLAN_REQUESTS, forget as forgetSizePlans, sizePlanRequest } from '
 
 const IN_DIR = '/in';
 const OUT_DIR = '/out';
+const RESULT_DIR = '/result'; // the compressed output, during a 'histogram' request (WORKERFS)
 const RESULTS_DIR = '/results'; // this worker's share of a pooled compress (SPILLFS)
 const OWN_RESULTS = `${RESULTS_DIR}/share.bin`;
 const PARTS_DIR = '/parts'; // the other workers' results files (WORKERFS), during the splice
@@ -285,7 +291,8 @@ async function handle(request) {
   let fileName = current ? current.name : undefined;
   try {
     await modulePromise;
-    await spill.prepare();
+    // A histogram reads the last output, whose OPFS file the next prepare() would delete.
+    if (type !== 'histogram') await spill.prepare();
     if (type === 'open') {
       fileName = request.file.name;
       self.postMessage({ id, ...open(request.file, request.inspect !== false) });
@@ -296,6 +303,8 @@ async function handle(request) {
     } else if (type === 'open-folder') {
       fileName = folderName(request.files);
       self.postMessage({ id, ...openFolder(request.files, request.inspect !== false) });
+    } else if (type === 'histogram') {
+      self.postMessage({ id, type: 'histogram', histogram: histogram(request) });
     } else if (type === 'plan') {
       if (!current) throw new Error('No model is open.');
       const plan = JSON.parse(mod.plan(`${IN_DIR}/${current.name}`, request.config || ''));
@@ -334,6 +343,23 @@ async function handle(request) {
     self.postMessage({ id, type: 'error', message, file: fileName });
   } finally {
     if (spill) await spill.releaseIdle();
+  }
+}
+
+// The histograms of one weight before (the open model) and after (the compressed output the
+// page holds, mounted read-only with WORKERFS for this call: nothing is copied).
+function histogram({ weight, output, outputName: name, bins }) {
+  if (!current) throw new Error('No model is open.');
+  if (!(output instanceof Blob)) throw new Error('No compressed output to compare with.');
+  const outName = /^[^/\\]+\.zip$/.test(name || '') ? name : 'output.mlpackage.zip';
+  mod.FS.mkdirTree(RESULT_DIR);
+  mod.FS.mount(mod.FS.filesystems.WORKERFS, { blobs: [{ name: outName, data: output }] }, RESULT_DIR);
+  try {
+    return JSON.parse(mod.histogram(`${IN_DIR}/${current.name}`, `${RESULT_DIR}/${outName}`, String(weight), bins));
+  } catch (err) {
+    throw new Error(messageOf(err).replaceAll(`${RESULT_DIR}/${outName}`, outName));
+  } finally {
+    mod.FS.unmount(RESULT_DIR);
   }
 }
 
