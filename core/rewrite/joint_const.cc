@@ -569,16 +569,6 @@ std::optional<Replacement> quantized_then_palettized(const spec::Operation& head
   }
   const auto& int_palette = std::get<compress::IntCodePalette>(palettized);
   const compress::PalettizeResult& r = int_palette.result;
-  if (r.cluster_dim > 1) {
-    // coremltools vector-palettizes the codes, then fails saving the model: its
-    // canonicalize_quantized_lut_pattern (iOS18-25) moves the scale onto the LUT and drops the
-    // vector axis (per-tensor scale), or repeats the LUT per scale row past the halved indices.
-    throw Error(context.where +
-                ": palettizing quantized codes into vectors (cluster_dim > 1) is not supported "
-                "(coremltools fails saving the result: the LUT's vector axis is lost when the "
-                "quantization scale moves onto it); palettize with cluster_dim 1, or "
-                "vector-palettize before quantizing");
-  }
   const uint64_t entries = uint64_t{1} << r.nbits;
   const std::vector<int8_t> lut(int_palette.lut_bytes.begin(), int_palette.lut_bytes.end());
   const int lut_dtype = is_signed ? spec::INT8 : spec::UINT8;
@@ -590,11 +580,11 @@ std::optional<Replacement> quantized_then_palettized(const spec::Operation& head
                  std::vector<std::byte>(std::as_bytes(std::span(lut)).begin(),
                                         std::as_bytes(std::span(lut)).end()));
   const DenseTensor indices_tensor =
-      from_bytes(elem_type_of(palette_indices_dtype(r.nbits)).value(), codes.dims,
+      from_bytes(elem_type_of(palette_indices_dtype(r.nbits)).value(), r.indices_shape,
                  std::vector<std::byte>(std::as_bytes(std::span(r.indices)).begin(),
                                         std::as_bytes(std::span(r.indices)).end()));
   const DenseTensor decoded_after = compress::blockwise_shift_scale(
-      compress::lut_to_dense(indices_tensor, lut_tensor, std::nullopt), scale,
+      compress::lut_to_dense(indices_tensor, lut_tensor, r.vector_axis), scale,
       offset ? &*offset : nullptr);
 
   const std::string file = blob_file_of(head);
@@ -618,6 +608,16 @@ std::optional<Replacement> quantized_then_palettized(const spec::Operation& head
   }
   grid[rank] = r.lut_shape[rank];
   grid[rank + 1] = r.lut_shape[rank + 1];
+  if (r.cluster_dim > 1 && canonical) {
+    // coremltools vector-palettizes the codes, then fails saving the model: its
+    // canonicalize_quantized_lut_pattern (iOS18-25) moves the scale onto the LUT and drops the
+    // vector axis (per-tensor scale), or repeats the LUT per scale row past the halved indices.
+    throw Error(context.where +
+                ": palettizing quantized codes into vectors (cluster_dim > 1) is not supported "
+                "before iOS26 (coremltools fails saving the result: the LUT's vector axis is lost "
+                "when the quantization scale moves onto it); palettize with cluster_dim 1, or "
+                "vector-palettize before quantizing");
+  }
   Replacement ops;
   if (canonical) {
     const uint64_t cells = compress::element_count(std::span(grid).first(rank));
@@ -659,11 +659,14 @@ std::optional<Replacement> quantized_then_palettized(const spec::Operation& head
   } else {
     spec::Operation palette = new_op("constexpr_lut_to_dense", lut_name);
     add_input(palette, "indices",
-              mil::tensor_value(palette_indices_dtype(r.nbits), codes.dims,
+              mil::tensor_value(palette_indices_dtype(r.nbits), r.indices_shape,
                                 std::as_bytes(std::span(r.indices)), file, append));
     add_input(
         palette, "lut",
         mil::tensor_value(lut_dtype, r.lut_shape, std::as_bytes(std::span(lut)), file, append));
+    if (r.vector_axis) {
+      add_input(palette, "vector_axis", mil::int32_scalar_value(int32_t(*r.vector_axis)));
+    }
     add_output(palette, lut_name, lut_dtype, codes.dims);
     spec::Operation dequant = new_op("constexpr_blockwise_shift_scale", head_name);
     bind_input(dequant, "data", lut_name);

@@ -6,7 +6,8 @@ chained calls with joint_compression=True as in test_joint.py:
   over one that feeds another constexpr, and crashes (AttributeError) materializing a
   lut_to_dense whose LUT is a shift_scale; mlpress leaves the first and refuses the second;
 - quantize -> palettize with vectors or a per-channel scale: coremltools fails (UFuncTypeError
-  dividing the int32 codes; its LUT canonicalization on save for vectors), mlpress refuses;
+  dividing the int32 codes; its LUT canonicalization on save for vectors before iOS26), mlpress
+  refuses; on iOS26 vectors are kept as lut_to_dense(vector_axis) -> shift_scale;
 - int8 codes palettized uniformly: computed in int32 (no int8 wrap-around);
 - pruned int8/uint8 tables palettized jointly (cast to int32, LUT truncated to the table's
   dtype), or quantized (coremltools fails on integer values, or skips an int8 payload whose
@@ -55,6 +56,9 @@ REFUSED = [
      "enable_per_channel_scale"),
     ("conv_ios18_fp16", steps_of(quantize(granularity="per_tensor"),
                                  palettize(4, "kmeans", cluster_dim=2)), "cluster_dim > 1"),
+    ("conv_ios26_fp16", steps_of(quantize(), palettize(4, "kmeans",
+                                                      enable_per_channel_scale=True)),
+     "enable_per_channel_scale"),
     ("matmul_ios18_fp32", steps_of(quantize(), palettize(2, "kmeans", cluster_dim=2)),
      "cluster_dim > 1"),
 ]
@@ -220,3 +224,32 @@ def test_int_tables_palettized_in_joint_step(table, nbits, mode, int_tables, mlp
     parity.assert_same_constexprs(ref, out)
     expected = {k: v for k, v in parity.constexprs(ref).items() if k != "spec_version"}
     assert len(expected) == 2, "coremltools palettized fewer than both tables"
+
+
+@pytest.mark.parametrize("fixture,steps", [
+    pytest.param("matmul_ios26_fp32", steps_of(quantize(), palettize(2, "kmeans", cluster_dim=2)),
+                 id="matmul_ios26_fp32-per-channel"),
+    pytest.param("conv_ios26_fp16", steps_of(quantize(granularity="per_tensor"),
+                                             palettize(2, "kmeans", cluster_dim=2)),
+                 id="conv_ios26_fp16-per-tensor")])
+def test_quantized_codes_vector_palettized_ios26(fixture, steps, fixture_dir, mlpress, tmp_path):
+    """CoreML9 keeps palettized codes as lut_to_dense(int8 vector LUT, vector_axis) ->
+    shift_scale, which coremltools saves (before iOS26 it fails, see REFUSED): the same ops, and
+    vector k-means of the codes no worse than coremltools' against the quantized weight over
+    the model (both are local optima: a single weight may come out up to 2% worse)."""
+    src, ref, out, run = both(fixture, steps, fixture_dir, tmp_path)
+    assert not isinstance(ref, Exception), ref
+    assert run.returncode == 0, harness.describe_run(run)
+    same_structure(ref, out)
+    quantized = tmp_path / "quantized.mlpackage"
+    assert run_job(src, steps[:1], quantized, tmp_path).returncode == 0
+    codes = decoded(quantized, tmp_path / "q_d.mlpackage")
+    want, got = decoded(ref, tmp_path / "ref_d.mlpackage"), decoded(out, tmp_path / "out_d.mlpackage")
+    assert want and sorted(got) == sorted(want) == sorted(codes)
+    total_got = total_want = 0.0
+    for name, value in codes.items():
+        def err(v):
+            return float(np.sum((v.astype(np.float64) - value.astype(np.float64)) ** 2))
+        assert err(got[name]) <= err(want[name]) * 1.02, (name, err(got[name]), err(want[name]))
+        total_got, total_want = total_got + err(got[name]), total_want + err(want[name])
+    assert total_got <= total_want * (1 + 1e-6), (total_got, total_want)
