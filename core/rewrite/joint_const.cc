@@ -696,9 +696,18 @@ std::vector<uint64_t> output_dims(const spec::Operation& op) {
 // For CoreML9 programs coremltools 9.0 (canonicalize_quantized_lut_pattern) saves a quantized
 // LUT the other way round: the integer LUT is looked up first, then the integers are scaled,
 // with the LUT's per-tensor scale and offset reshaped to their last two dims, [1, 1]. That op is
-// valid on rank-2 weights only, and the new lookup drops vector_axis: coremltools fails saving
-// the model otherwise, so mlpress refuses those (nothing is written).
-void check_lut_quantizable_coreml9(const spec::Operation& lut_op, const ConstContext& context) {
+// valid on rank-2 weights only, the new lookup drops vector_axis, and it takes no 4-bit LUT:
+// coremltools fails saving the model otherwise, so mlpress refuses those (nothing is written).
+void check_lut_quantizable_coreml9(const spec::Operation& lut_op,
+                                   const config::OpLinearQuantizerConfig& config,
+                                   const ConstContext& context) {
+  if (config.nbits() < 8) {
+    // The looked-up LUT would be int4/uint4, which constexpr_lut_to_dense does not take.
+    throw Error(context.where + ": quantizing a LUT to " + std::to_string(config.nbits()) +
+                " bits is not supported for iOS26 (coremltools fails saving it: its reordered "
+                "constexpr_lut_to_dense would take an int4/uint4 LUT); use int8 or uint8, or "
+                "target iOS18");
+  }
   if (mil::param_value(lut_op, "vector_axis")) {
     throw Error(context.where +
                 ": quantizing the LUT of a vector-palettized weight (cluster_dim > 1) is not "
@@ -760,7 +769,7 @@ std::optional<Replacement> lut_quantized(std::vector<spec::Operation>& chain,
   const DenseTensor lut = read_param(lut_op, "lut", context);
   if (is_integer(lut)) return integer_payload_not_quantized(lut, "lut", context, outcome);
   const bool lookup_first = !sparse && context.opset_version >= 9;
-  if (lookup_first) check_lut_quantizable_coreml9(lut_op, context);
+  if (lookup_first) check_lut_quantizable_coreml9(lut_op, config, context);
   std::vector<uint16_t> fp16;
   std::vector<float> fp32;
   const compress::TensorView view = float_view(lut, fp16, fp32);

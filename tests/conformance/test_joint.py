@@ -240,6 +240,10 @@ REFUSED = [
     ("conv_ios26_fp16", steps_of(palettize(4), quantize(granularity="per_tensor")), "rank 4"),
     ("matmul_ios26_fp32", steps_of(palettize(4, "kmeans", cluster_dim=2),
                                    quantize(granularity="per_tensor")), "vector-palettized"),
+    ("matmul_ios26_fp32", steps_of(palettize(4), quantize("int4", granularity="per_tensor")),
+     "int4/uint4 LUT"),
+    ("conv_ios26_fp16", steps_of(palettize(4, enable_per_channel_scale=True),
+                                 quantize(granularity="per_tensor")), "rank 4"),
 ]
 
 
