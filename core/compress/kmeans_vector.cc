@@ -5,6 +5,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "core/compress/kmeans_vector_lloyd.h"
 #include "core/compress/palettize_kernels.h"
 
 namespace mlpress::compress {
@@ -12,6 +13,8 @@ namespace mlpress::compress {
 constexpr double kHartiganGainStop = 1e-4;
 // Up to this many point-centre pairs, every restart gets Hartigan's refinement.
 constexpr size_t kRefineEveryRestartWork = size_t(1) << 20;
+// A sampled group's sample has at least this many points per centre.
+constexpr size_t kSamplePointsPerCentre = 64;
 
 namespace {
 
@@ -101,17 +104,19 @@ std::vector<float> seed_centres(const Points& pts, size_t k, uint64_t& rng) {
   return centres;
 }
 
-void assign(const Points& pts, const std::vector<float>& centres, std::vector<float>& transposed,
+// labels[i] = the nearest centre to point i; `lanes` holds the points in lanes (one array per
+// coordinate), filled on first use and reused by later calls with the same points.
+void assign(const Points& pts, const std::vector<float>& centres, std::vector<float>& lanes,
             std::vector<uint8_t>& labels, KernelPath path) {
-  const size_t k = centres.size() / pts.dim;
-  const size_t stride = (k + 3) / 4 * 4;
-  transposed.assign(stride * pts.dim, std::numeric_limits<float>::quiet_NaN());
-  for (size_t j = 0; j < k; ++j) {
-    for (size_t t = 0; t < pts.dim; ++t) transposed[t * stride + j] = centres[j * pts.dim + t];
+  if (lanes.size() != pts.n * pts.dim) {
+    lanes.resize(pts.n * pts.dim);
+    for (size_t i = 0; i < pts.n; ++i) {
+      for (size_t t = 0; t < pts.dim; ++t) lanes[t * pts.n + i] = pts.at(i)[t];
+    }
   }
-  auto* kernel =
-      path == KernelPath::kSimd ? kernels::nearest_centroid_simd : kernels::nearest_centroid_scalar;
-  kernel(pts.data.data(), pts.n, pts.dim, transposed.data(), k, stride, labels.data());
+  auto* kernel = path == KernelPath::kSimd ? kernels::nearest_centroid_lanes_simd
+                                           : kernels::nearest_centroid_lanes_scalar;
+  kernel(lanes.data(), pts.n, pts.dim, centres.data(), centres.size() / pts.dim, labels.data());
 }
 
 double clustering_cost(const Points& pts, const std::vector<float>& centres,
@@ -123,18 +128,34 @@ double clustering_cost(const Points& pts, const std::vector<float>& centres,
   return cost;
 }
 
+// The points' mean per-coordinate (weight-free) variance: scikit-learn's scale for its tolerance.
+double mean_variance(const Points& pts) {
+  double total = 0;
+  for (size_t t = 0; t < pts.dim; ++t) {
+    double sum = 0, sum_sq = 0;
+    for (size_t i = 0; i < pts.n; ++i) sum += pts.at(i)[t];
+    const double mean = sum / double(pts.n);
+    for (size_t i = 0; i < pts.n; ++i) {
+      const double d = pts.at(i)[t] - mean;
+      sum_sq += d * d;
+    }
+    total += sum_sq / double(pts.n) / double(pts.dim);
+  }
+  return total;
+}
+
 // Lloyd iterations until no label changes or, as scikit-learn stops, until the centres' total
 // squared shift in one step is at most `shift_tolerance`; a centre that loses all its points stays
 // put. The labels returned are always those of the returned centres.
 VectorKMeansResult lloyd(const Points& pts, std::vector<float> centres, size_t max_iterations,
                          double shift_tolerance, KernelPath path) {
   const size_t k = centres.size() / pts.dim;
-  std::vector<float> transposed;
+  std::vector<float> lanes;
   std::vector<uint8_t> labels(pts.n), previous;
   std::vector<double> sums(k * pts.dim), mass(k);
   bool small_shift = false;
   for (size_t iteration = 0;; ++iteration) {
-    assign(pts, centres, transposed, labels, path);
+    assign(pts, centres, lanes, labels, path);
     if ((iteration > 0 && labels == previous) || small_shift || iteration == max_iterations) break;
     sums.assign(k * pts.dim, 0.0);
     mass.assign(k, 0.0);
@@ -268,6 +289,127 @@ void hartigan(const Points& pts, VectorKMeansResult& r, size_t max_passes,
   for (size_t j = 0; j < k * dim; ++j) r.centroids[j] = float(centre[j]);
 }
 
+// `restarts` runs of k-means++ seeding and Lloyd on `pts`; the `refined` lowest-cost ones are
+// then refined by Hartigan's moves (and Lloyd once more, so the labels and cost are those of the
+// float centroids returned). Returns the `keep` best clusterings, lowest cost first.
+std::vector<VectorKMeansResult> best_restarts(const Points& pts, size_t k,
+                                              const VectorKMeansOptions& options, size_t restarts,
+                                              size_t refined, size_t keep, KernelPath path) {
+  const double shift_tolerance = options.tolerance * mean_variance(pts);
+  std::vector<VectorKMeansResult> runs;
+  for (size_t r = 0; r < std::max<size_t>(restarts, 1); ++r) {
+    uint64_t rng = options.seed + 0x632BE59BD9B4E019ULL * r;
+    runs.push_back(
+        lloyd(pts, seed_centres(pts, k, rng), options.max_iterations, shift_tolerance, path));
+    if (runs.back().cost == 0) break;  // cannot improve
+  }
+  auto by_cost = [](const VectorKMeansResult& a, const VectorKMeansResult& b) {
+    return a.cost < b.cost;
+  };
+  std::stable_sort(runs.begin(), runs.end(), by_cost);
+  for (size_t r = 0; r < std::min(refined, runs.size()); ++r) {
+    hartigan(pts, runs[r], options.max_iterations, kHartiganGainStop);
+    runs[r] =
+        lloyd(pts, std::move(runs[r].centroids), options.max_iterations, shift_tolerance, path);
+  }
+  std::stable_sort(runs.begin(), runs.end(), by_cost);
+  runs.resize(std::min(keep, runs.size()));
+  return runs;
+}
+
+// Every restart on every point (small groups). Hartigan's refinement pays most on small
+// problems (few points per centre) and costs passes of n x k distances; on large ones only the
+// restart with the lowest Lloyd cost is refined.
+VectorKMeansResult kmeans_every_point(const Points& pts, size_t k,
+                                      const VectorKMeansOptions& options, KernelPath path) {
+  if (pts.n == 0) {
+    VectorKMeansResult empty;
+    empty.dim = pts.dim;
+    return empty;
+  }
+  const size_t refined = pts.n * k <= kRefineEveryRestartWork ? options.restarts : 1;
+  return std::move(best_restarts(pts, k, options, options.restarts, refined, 1, path)[0]);
+}
+
+// Random swap (Fränti and Kivijärvi, 2000; Fränti, 2018): move one centre, drawn uniformly, to a
+// point drawn with probability proportional to weight x squared distance to its centre (where
+// the clustering is worst), rerun Lloyd, keep the result if its cost is lower. Lloyd, Hartigan
+// and restarts only reach a local optimum near their seeding; the swaps carry a centre from an
+// over-served region to an under-served one, which is how the clusterings of heavy-tailed or
+// multi-modal weights are improved beyond any one k-means++ run.
+void random_swaps(const Points& pts, VectorKMeansResult& best, size_t trials,
+                  const VectorKMeansOptions& options, KernelPath path) {
+  const size_t k = best.count();
+  if (k < 2) return;
+  const double shift_tolerance = options.tolerance * mean_variance(pts);
+  uint64_t rng = options.seed ^ 0x53574150ULL;
+  std::vector<double> mass(pts.n);
+  for (size_t t = 0; t < trials && best.cost > 0; ++t) {
+    double total = 0;
+    for (size_t i = 0; i < pts.n; ++i) {
+      mass[i] = pts.weight(i) *
+                squared_distance(pts.at(i), &best.centroids[best.labels[i] * pts.dim], pts.dim);
+      total += mass[i];
+    }
+    if (!(total > 0)) return;
+    const size_t moved = size_t(next_random(rng) % k);
+    const size_t to = draw(mass, total, rng);
+    std::vector<float> centres = best.centroids;
+    std::copy(pts.at(to), pts.at(to) + pts.dim, centres.begin() + moved * pts.dim);
+    VectorKMeansResult run =
+        lloyd(pts, std::move(centres), options.max_iterations, shift_tolerance, path);
+    if (run.cost < best.cost) best = std::move(run);
+  }
+}
+
+// A lightweight coreset (Bachem, Lucic and Krause, KDD 2018) of about m points: point i is drawn
+// with probability q_i = w_i / 2W + w_i d_i^2 / 2D (d_i its distance to the weighted mean, W and
+// D the sums of w_i and w_i d_i^2) and carries weight w_i / (m q_i), so every clustering's cost on
+// the coreset estimates its cost on all points without bias, and far-out points, which a uniform
+// sample would miss while they weigh heavily in the squared error, are kept. Systematic
+// sampling (one random offset, then steps of 1/m along the running sum of q) in storage order.
+void draw_coreset(const Points& pts, size_t m, uint64_t seed, std::vector<float>& data,
+                  std::vector<double>& weights) {
+  const size_t dim = pts.dim;
+  std::vector<double> mean(dim, 0.0);
+  double total_weight = 0;
+  for (size_t i = 0; i < pts.n; ++i) {
+    const double w = pts.weight(i);
+    total_weight += w;
+    for (size_t t = 0; t < dim; ++t) mean[t] += w * pts.at(i)[t];
+  }
+  for (double& c : mean) c /= total_weight;
+  auto spread = [&](size_t i) {
+    double s = 0;
+    for (size_t t = 0; t < dim; ++t) {
+      const double d = pts.at(i)[t] - mean[t];
+      s += d * d;
+    }
+    return s;
+  };
+  double total_spread = 0;
+  for (size_t i = 0; i < pts.n; ++i) total_spread += pts.weight(i) * spread(i);
+  auto probability = [&](size_t i) {
+    const double w = pts.weight(i);
+    const double uniform = 0.5 * w / total_weight;
+    return total_spread > 0 ? uniform + 0.5 * w * spread(i) / total_spread : 2 * uniform;
+  };
+  data.clear();
+  weights.clear();
+  uint64_t rng = seed ^ 0x5A4D504C45ULL;
+  const double step = 1.0 / double(m);
+  double target = uniform01(rng) * step;
+  double running = 0;
+  for (size_t i = 0; i < pts.n && target < 1.0; ++i) {
+    const double q = probability(i);
+    running += q;
+    for (; target < running && target < 1.0; target += step) {
+      data.insert(data.end(), pts.at(i), pts.at(i) + dim);
+      weights.push_back(pts.weight(i) / (double(m) * q));
+    }
+  }
+}
+
 }  // namespace
 
 VectorKMeansResult kmeans_vectors(std::span<const float> points, std::span<const double> weights,
@@ -280,41 +422,25 @@ VectorKMeansResult kmeans_vectors(std::span<const float> points, std::span<const
   if (!weights.empty() && weights.size() != pts.n) {
     throw std::invalid_argument("kmeans_vectors: one weight per point expected");
   }
-  VectorKMeansResult best;
-  best.dim = dim;
-  if (pts.n == 0) return best;
-  best.cost = std::numeric_limits<double>::infinity();
-  const size_t restarts = options.restarts ? options.restarts : 1;
-  // scikit-learn's scale: the tolerance times the mean per-coordinate variance of the points.
-  double mean_variance = 0;
-  for (size_t t = 0; t < dim; ++t) {
-    double sum = 0, sum_sq = 0;
-    for (size_t i = 0; i < pts.n; ++i) sum += pts.at(i)[t];
-    const double mean = sum / double(pts.n);
-    for (size_t i = 0; i < pts.n; ++i) {
-      const double d = pts.at(i)[t] - mean;
-      sum_sq += d * d;
-    }
-    mean_variance += sum_sq / double(pts.n) / double(dim);
-  }
-  const double shift_tolerance = options.tolerance * mean_variance;
-  // Hartigan's refinement pays most on small problems (few points per centre) and costs passes
-  // of n x k distances; on large ones only the restart with the lowest Lloyd cost is refined.
-  const bool refine_every_restart = pts.n * k <= kRefineEveryRestartWork;
-  auto refine = [&](VectorKMeansResult& run) {
-    hartigan(pts, run, options.max_iterations, kHartiganGainStop);
-    // Final labels and cost for the float centroids actually returned.
-    run = lloyd(pts, std::move(run.centroids), options.max_iterations, shift_tolerance, path);
-  };
-  for (size_t r = 0; r < restarts; ++r) {
-    uint64_t rng = options.seed + 0x632BE59BD9B4E019ULL * r;
-    VectorKMeansResult run =
-        lloyd(pts, seed_centres(pts, k, rng), options.max_iterations, shift_tolerance, path);
-    if (refine_every_restart) refine(run);
-    if (run.cost < best.cost) best = std::move(run);
-    if (best.cost == 0) break;  // cannot improve
-  }
-  if (!refine_every_restart) refine(best);
+  const size_t m = std::max(options.sample_points, kSamplePointsPerCentre * k);
+  if (options.sample_points == 0 || pts.n <= 2 * m)
+    return kmeans_every_point(pts, k, options, path);
+  // Large groups: the restarts (seeding, Lloyd, Hartigan) run on a weighted sample, and the best
+  // clustering found there is carried to every point by Lloyd's iterations, which from such a
+  // start take few steps.
+  std::vector<float> sample;
+  std::vector<double> sample_weights;
+  draw_coreset(pts, m, options.seed, sample, sample_weights);
+  const Points sampled{sample, sample_weights, dim, sample_weights.size()};
+  std::vector<VectorKMeansResult> starts =
+      best_restarts(sampled, k, options, options.sample_restarts, 0, 1, path);
+  VectorKMeansResult& start = starts[0];
+  // Fewer distinct vectors in the sample than centres: the sample cannot place them all.
+  if (start.count() < k) return kmeans_every_point(pts, k, options, path);
+  random_swaps(sampled, start, options.sample_swaps, options, path);
+  hartigan(sampled, start, options.max_iterations, kHartiganGainStop);
+  VectorKMeansResult best = lloyd_in_lanes(points, weights, dim, std::move(start.centroids),
+                                           options.max_iterations, options.polish_gain_stop, path);
   return best;
 }
 
@@ -323,9 +449,9 @@ void assign_nearest_vectors(std::span<const float> points, size_t dim,
                             KernelPath path) {
   const Points pts{points, {}, dim, points.size() / dim};
   std::vector<float> centres(centroids.begin(), centroids.end());
-  std::vector<float> transposed;
+  std::vector<float> lanes;
   std::vector<uint8_t> out(pts.n);
-  assign(pts, centres, transposed, out, path);
+  assign(pts, centres, lanes, out, path);
   std::copy(out.begin(), out.end(), labels.begin());
 }
 

@@ -3,8 +3,9 @@
 // (2 + floor(ln k) candidates per centre, the best kept), then Lloyd iterations to convergence
 // (scikit-learn's centre-shift tolerance) and Hartigan single-point moves,
 // from several deterministic restarts; the clustering with the lowest weighted squared error
-// wins. Unlike coremltools, k may exceed the number of distinct vectors: seeding stops once every
-// vector sits on a centre, so fewer centroids come back.
+// wins. Large groups run the restarts on a sample and finish with Lloyd on every point
+// (kmeans_vector_lloyd.h). Unlike coremltools, k may exceed the number of distinct vectors: seeding
+// stops once every vector sits on a centre, so fewer centroids come back.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -20,6 +21,16 @@ struct VectorKMeansOptions {
   // Lloyd stops once the centres' total squared shift is at most this times the points' mean
   // per-coordinate variance (scikit-learn's rule, with coremltools' 1e-2).
   double tolerance = 1e-2;
+  // Groups of more than twice max(sample_points, 64 k) points run the restarts on a stratified
+  // random sample of that many points, then Lloyd's iterations on every point from the best
+  // sample clustering, until an iteration lowers the cost by less than `polish_gain_stop` times
+  // the cost (or no label changes). 0: never sample.
+  size_t sample_points = 16384;
+  double polish_gain_stop = 1e-4;
+  // On the sample: this many restarts of seeding and Lloyd, then `sample_swaps` random swaps
+  // from the best (kmeans_vector.cc) and Hartigan's moves.
+  size_t sample_restarts = 4;
+  size_t sample_swaps = 32;
   uint64_t seed = 0x6D6C7072657373ULL;  // "mlpress"
 };
 
@@ -38,7 +49,7 @@ VectorKMeansResult kmeans_vectors(std::span<const float> points, std::span<const
                                   KernelPath path = KernelPath::kSimd);
 
 // labels[p] = nearest of `centroids` (count x dim, row-major) to point p, as
-// kernels::nearest_centroid_*.
+// kernels::nearest_centroid_lanes_*.
 void assign_nearest_vectors(std::span<const float> points, size_t dim,
                             std::span<const float> centroids, std::span<uint8_t> labels,
                             KernelPath path = KernelPath::kSimd);

@@ -4,7 +4,16 @@
 #include <cstring>
 #include <limits>
 
+#include "core/compress/linear_quantize_kernels.h"  // MLPRESS_KERNELS_X86
+#include "core/compress/nearest_centroid_lanes_body.h"
+
 namespace mlpress::compress::kernels {
+
+// The 8-lane AVX2 body, defined in palettize_kernels_x86.cc when the build targets x86-64 and
+// the CPU has AVX2; nullptr otherwise.
+using NearestLanesFn = size_t (*)(const float*, size_t, size_t, const float*, size_t, uint8_t*);
+NearestLanesFn x86_avx2_nearest_lanes_if_supported();
+
 namespace {
 
 using f32x4 = float __attribute__((vector_size(16)));
@@ -12,20 +21,6 @@ using i32x4 = int32_t __attribute__((vector_size(16)));
 constexpr size_t kLanes = 4;
 
 inline f32x4 splat(float x) { return f32x4{x, x, x, x}; }
-
-template <typename To, typename From>
-inline To bit_as(From from) {
-  static_assert(sizeof(To) == sizeof(From));
-  To to;
-  std::memcpy(&to, &from, sizeof to);
-  return to;
-}
-
-// mask lanes are all ones or all zeros.
-inline i32x4 select_i(i32x4 mask, i32x4 a, i32x4 b) { return (mask & a) | (~mask & b); }
-inline f32x4 select_f(i32x4 mask, f32x4 a, f32x4 b) {
-  return bit_as<f32x4>(select_i(mask, bit_as<i32x4>(a), bit_as<i32x4>(b)));
-}
 
 inline f32x4 load_f32(const float* p) {
   f32x4 v;
@@ -51,7 +46,35 @@ inline uint8_t count_below_one(float x, const float* thresholds, size_t m) {
   return uint8_t(size_t(base - thresholds) + (*base < x ? 1 : 0));
 }
 
+uint8_t nearest_lane_point(const float* points_t, size_t n, size_t dim, const float* centroids,
+                           size_t k, size_t p) {
+  float best = std::numeric_limits<float>::infinity();
+  size_t best_j = 0;
+  for (size_t j = 0; j < k; ++j) {
+    float acc = 0.0f;
+    for (size_t t = 0; t < dim; ++t) {
+      const float diff = centroids[j * dim + t] - points_t[t * n + p];
+      const float sq = diff * diff;
+      acc = acc + sq;
+    }
+    if (acc < best) {
+      best = acc;
+      best_j = j;
+    }
+  }
+  return uint8_t(best_j);
+}
+
+NearestLanesFn best_nearest_lanes() {
+  static const NearestLanesFn avx2 = x86_avx2_nearest_lanes_if_supported();
+  return avx2 ? avx2 : nearest_lanes<4>;
+}
+
 }  // namespace
+
+#if !defined(MLPRESS_KERNELS_X86)
+NearestLanesFn x86_avx2_nearest_lanes_if_supported() { return nullptr; }
+#endif
 
 void count_below_scalar(const float* x, size_t n, const float* thresholds, size_t m, uint8_t* out) {
   for (size_t i = 0; i < n; ++i) {
@@ -75,57 +98,15 @@ void count_below_simd(const float* x, size_t n, const float* thresholds, size_t 
   for (; i < n; ++i) out[i] = count_below_one(x[i], thresholds, m);
 }
 
-void nearest_centroid_scalar(const float* points, size_t n, size_t dim, const float* centroids_t,
-                             size_t k, size_t stride, uint8_t* labels) {
-  for (size_t p = 0; p < n; ++p) {
-    const float* x = points + p * dim;
-    float best = std::numeric_limits<float>::infinity();
-    size_t best_j = 0;
-    for (size_t j = 0; j < k; ++j) {
-      float acc = 0.0f;
-      for (size_t t = 0; t < dim; ++t) {
-        const float diff = centroids_t[t * stride + j] - x[t];
-        const float sq = diff * diff;
-        acc = acc + sq;
-      }
-      if (acc < best) {
-        best = acc;
-        best_j = j;
-      }
-    }
-    labels[p] = uint8_t(best_j);
-  }
+void nearest_centroid_lanes_scalar(const float* points_t, size_t n, size_t dim,
+                                   const float* centroids, size_t k, uint8_t* labels) {
+  for (size_t p = 0; p < n; ++p) labels[p] = nearest_lane_point(points_t, n, dim, centroids, k, p);
 }
 
-void nearest_centroid_simd(const float* points, size_t n, size_t dim, const float* centroids_t,
-                           size_t k, size_t stride, uint8_t* labels) {
-  for (size_t p = 0; p < n; ++p) {
-    const float* x = points + p * dim;
-    // Lane l scans centroids l, l + 4, ... in order, so it keeps the lowest index of its ties.
-    f32x4 best = splat(std::numeric_limits<float>::infinity());
-    i32x4 best_j = {0, 1, 2, 3};
-    for (size_t j = 0; j < k; j += kLanes) {
-      f32x4 acc = splat(0.0f);
-      for (size_t t = 0; t < dim; ++t) {
-        const f32x4 diff = load_f32(centroids_t + t * stride + j) - splat(x[t]);
-        const f32x4 sq = diff * diff;
-        acc = acc + sq;
-      }
-      const i32x4 better = acc < best;
-      const int32_t j0 = int32_t(j);
-      best = select_f(better, acc, best);
-      best_j = select_i(better, i32x4{j0, j0 + 1, j0 + 2, j0 + 3}, best_j);
-    }
-    float b = best[0];
-    int32_t bj = best_j[0];
-    for (size_t lane = 1; lane < kLanes; ++lane) {
-      if (best[lane] < b || (best[lane] == b && best_j[lane] < bj)) {
-        b = best[lane];
-        bj = best_j[lane];
-      }
-    }
-    labels[p] = uint8_t(bj);
-  }
+void nearest_centroid_lanes_simd(const float* points_t, size_t n, size_t dim,
+                                 const float* centroids, size_t k, uint8_t* labels) {
+  size_t p = best_nearest_lanes()(points_t, n, dim, centroids, k, labels);
+  for (; p < n; ++p) labels[p] = nearest_lane_point(points_t, n, dim, centroids, k, p);
 }
 
 }  // namespace mlpress::compress::kernels

@@ -15,13 +15,15 @@ namespace mlpress::compress::kernels {
 void count_below_scalar(const float* x, size_t n, const float* thresholds, size_t m, uint8_t* out);
 void count_below_simd(const float* x, size_t n, const float* thresholds, size_t m, uint8_t* out);
 
-// Vector LUTs. labels[p] = the index of the centroid nearest to point p (dim floats at
-// points + p * dim) by squared Euclidean distance, summed in float over the dimensions in order;
-// ties go to the lower index. Centroid j's coordinate t is centroids_t[t * stride + j]: stride is
-// k rounded up to a multiple of 4 and the padding holds NaN. 1 <= k <= 256.
-void nearest_centroid_scalar(const float* points, size_t n, size_t dim, const float* centroids_t,
-                             size_t k, size_t stride, uint8_t* labels);
-void nearest_centroid_simd(const float* points, size_t n, size_t dim, const float* centroids_t,
-                           size_t k, size_t stride, uint8_t* labels);
+// Vector LUTs. labels[p] = the index of the centroid nearest to point p by squared Euclidean
+// distance, summed in float over the dimensions in order; ties go to the lower index. Points are
+// held in lanes, for many points against few centroids: coordinate t of point p is
+// points_t[t * n + p]; centroid j's is centroids[j * dim + t] (row-major). Each SIMD lane holds
+// one point and scans every centroid in order (4 lanes: SSE2 / simd128; 8 lanes with AVX2 on
+// x86-64, chosen at run time), so no reduction across lanes is needed. 1 <= k <= 256.
+void nearest_centroid_lanes_scalar(const float* points_t, size_t n, size_t dim,
+                                   const float* centroids, size_t k, uint8_t* labels);
+void nearest_centroid_lanes_simd(const float* points_t, size_t n, size_t dim,
+                                 const float* centroids, size_t k, uint8_t* labels);
 
 }  // namespace mlpress::compress::kernels

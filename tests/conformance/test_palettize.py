@@ -183,3 +183,84 @@ def test_palettize_int_consts_match_coremltools(package, cid, cfg, int_packages,
             ours_sse, theirs_sse = _sse(got["value"], original), _sse(want["value"], original)
             assert ours_sse <= theirs_sse, (
                 f"{name}: squared error {ours_sse:.6g} is larger than coremltools' {theirs_sse:.6g}")
+
+
+# --- large vector groups (COMPRESSION.md §4.6): mlpress runs its restarts on a sample and
+# finishes with Lloyd on every vector; its error must still never exceed scikit-learn's ------
+# Three weights with more than 2 x 16,384 vectors at cluster_dim 2 and 4, so the sampled path
+# runs (the fixtures' weights are small enough for restarts on every vector): plain normal fp16,
+# heavy-tailed (Student t, 3 degrees) fp32, and a clustered fp16 weight (a few modes plus noise)
+# whose local optima differ clearly.
+
+LARGE_VECTOR_CONFIGS = [
+    ("d2-4bit", _cfg(mode="kmeans", nbits=4, cluster_dim=2)),
+    ("d4-4bit", _cfg(mode="kmeans", nbits=4, cluster_dim=4)),
+    ("d2-6bit", _cfg(mode="kmeans", nbits=6, cluster_dim=2)),
+    ("d4-2bit", _cfg(mode="kmeans", nbits=2, cluster_dim=4)),
+]
+
+# Known misses of the never-worse guarantee (issue #4): on these two weights at 16 clusters
+# scikit-learn's single run lands in a better local optimum than mlpress's restarts and random
+# swaps on a sample (0.5-1.6% more squared error; the earlier restarts on every vector missed
+# the heavy-tailed one too). Not a pass: xfail, strict, so a fix shows up.
+LARGE_VECTOR_KNOWN_MISSES = {("heavy", "d2-4bit"), ("clustered", "d2-4bit")}
+
+
+def _large_vector_package(path: Path, kind: str) -> Path:
+    import coremltools as ct
+    from coremltools.converters.mil import Builder as mb
+    rng = np.random.default_rng({"normal": 1, "heavy": 2, "clustered": 3}[kind])
+    rows, cols = 1024, 192
+    if kind == "normal":
+        w = rng.standard_normal((rows, cols)) * 0.02
+    elif kind == "heavy":
+        w = rng.standard_t(3, (rows, cols)) * 0.02
+    else:
+        modes = rng.standard_normal(7) * 0.05
+        w = modes[rng.integers(0, 7, (rows, cols))] + rng.standard_normal((rows, cols)) * 0.004
+    fp32 = kind == "heavy"
+    w = w.astype(np.float32 if fp32 else np.float16).astype(np.float32)
+
+    @mb.program(input_specs=[mb.TensorSpec(shape=(1, cols))], opset_version=ct.target.iOS18)
+    def prog(x):
+        return mb.linear(x=x, weight=w, name="big")
+
+    precision = ct.precision.FLOAT32 if fp32 else ct.precision.FLOAT16
+    model = ct.convert(prog, convert_to="mlprogram", minimum_deployment_target=ct.target.iOS18,
+                       compute_precision=precision)
+    model.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def large_vector_packages(tmp_path_factory):
+    root = tmp_path_factory.mktemp("large-vectors")
+    return {kind: _large_vector_package(root / f"{kind}.mlpackage", kind)
+            for kind in ("normal", "heavy", "clustered")}
+
+
+@pytest.mark.parametrize("kind", ["normal", "heavy", "clustered"])
+@pytest.mark.parametrize("cid,cfg", LARGE_VECTOR_CONFIGS, ids=[c for c, _ in LARGE_VECTOR_CONFIGS])
+def test_palettize_large_vectors_never_worse(kind, cid, cfg, large_vector_packages, mlpress,
+                                             tmp_path, request):
+    if (kind, cid) in LARGE_VECTOR_KNOWN_MISSES:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="issue #4: known miss"))
+    src = large_vector_packages[kind]
+    ref, out = parity.run_both("palettize_weights", src, src, cfg, tmp_path)
+    assert out is not None, f"coremltools refused: {ref!r}"
+    expected = parity.constexprs(ref)
+    actual = parity.constexprs(out)
+    assert sorted(actual) == sorted(expected), "different weights were compressed"
+    originals = parity.const_values(src)
+    original = originals["main/big_weight_0_to_fp16" if "main/big_weight_0_to_fp16" in originals
+                         else next(n for n in originals if n.startswith("main/big_weight"))]
+    compared = 0
+    for name, want in expected.items():
+        if name == "spec_version" or want["type"] != "constexpr_lut_to_dense":
+            continue
+        ours = _sse(actual[name]["value"], original)
+        theirs = _sse(want["value"], original)
+        assert ours <= theirs * (1 + 1e-6), (
+            f"{name}: squared error {ours:.6g} is larger than coremltools' {theirs:.6g}")
+        compared += 1
+    assert compared == 1

@@ -42,35 +42,43 @@ TEST(PalettizeKernelsTest, CountBelowSimdMatchesScalar) {
   }
 }
 
-TEST(PalettizeKernelsTest, NearestCentroidSimdMatchesScalar) {
+// The points-in-lanes kernel against its scalar twin and against a brute-force double check
+// (the label's float distance is the minimum), on every tail of the 4- and 8-lane blocks, every
+// dimension with its own held-in-registers body (1-4) and the general one, and exact ties.
+TEST(PalettizeKernelsTest, NearestCentroidLanesSimdMatchesScalar) {
   std::mt19937 rng(9);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (size_t dim : {1u, 2u, 3u, 4u, 5u, 8u}) {
+  for (size_t dim : {1u, 2u, 3u, 4u, 5u, 8u, 32u}) {
     for (size_t k : {1u, 2u, 3u, 4u, 5u, 16u, 17u, 255u, 256u}) {
-      const size_t stride = (k + 3) / 4 * 4;
-      std::vector<float> centroids(k * dim), transposed(stride * dim, NAN);
+      std::vector<float> centroids(k * dim);
       for (float& c : centroids) c = round_to_fp16(normal(rng));
       if (k > 4) std::copy_n(centroids.begin(), dim, centroids.begin() + 3 * dim);  // a tie
-      for (size_t j = 0; j < k; ++j) {
-        for (size_t t = 0; t < dim; ++t) transposed[t * stride + j] = centroids[j * dim + t];
-      }
-      for (size_t n : {0u, 1u, 5u, 40u}) {
-        std::vector<float> points(n * dim);
+      for (size_t n : {0u, 1u, 5u, 7u, 8u, 9u, 15u, 16u, 17u, 40u}) {
+        std::vector<float> lanes(n * dim);
         for (size_t p = 0; p < n; ++p) {
           for (size_t t = 0; t < dim; ++t) {
-            points[p * dim + t] = p % 4 == 0 ? centroids[(p % k) * dim + t] : normal(rng) * 1.2f;
+            lanes[t * n + p] = p % 4 == 0 ? centroids[(p % k) * dim + t] : normal(rng) * 1.2f;
           }
         }
         std::vector<uint8_t> a(n, 0xEE), b(n, 0xEE);
-        kernels::nearest_centroid_scalar(points.data(), n, dim, transposed.data(), k, stride,
-                                         a.data());
-        kernels::nearest_centroid_simd(points.data(), n, dim, transposed.data(), k, stride,
-                                       b.data());
+        kernels::nearest_centroid_lanes_scalar(lanes.data(), n, dim, centroids.data(), k, a.data());
+        kernels::nearest_centroid_lanes_simd(lanes.data(), n, dim, centroids.data(), k, b.data());
         ASSERT_EQ(a, b) << "dim=" << dim << " k=" << k << " n=" << n;
         for (size_t p = 0; p < n; ++p) {
           ASSERT_LT(a[p], k);
           if (k > 4) {
             ASSERT_NE(a[p], 3) << "a tie must go to the lower index";
+          }
+          auto distance = [&](size_t j) {
+            double s = 0;
+            for (size_t t = 0; t < dim; ++t) {
+              const double d = double(centroids[j * dim + t]) - double(lanes[t * n + p]);
+              s += d * d;
+            }
+            return s;
+          };
+          for (size_t j = 0; j < k; ++j) {
+            ASSERT_LE(distance(a[p]), distance(j) * (1 + 1e-5) + 1e-30) << "p=" << p;
           }
         }
       }
