@@ -14,6 +14,7 @@ Cases (issue #4's):
                groups of 32,768 weights: kmeans1d each)
   fp32_4m      one 2048 x 2048 fp32 weight, per_tensor 8-bit (scikit-learn)
   vector       one 1024 x 1024 fp16 weight, per_tensor 4-bit, cluster_dim 2 (scikit-learn)
+  vector4      the same with cluster_dim 4
 
 Each tool is timed end to end on the same package folder: open, palettize every weight, write
 the output (coremltools saves a folder; mlpress native writes a folder; wasm reads a stored zip
@@ -60,13 +61,16 @@ CASES = {
     "vector": (1, 1024, 1024, False,
                "{mode: kmeans, nbits: 4, granularity: per_tensor, cluster_dim: 2}",
                "1M fp16, per_tensor 4-bit, cluster_dim 2"),
+    "vector4": (1, 1024, 1024, False,
+                "{mode: kmeans, nbits: 4, granularity: per_tensor, cluster_dim: 4}",
+                "1M fp16, per_tensor 4-bit, cluster_dim 4"),
 }
 
 
 def build_model(name: str) -> Path:
     """Chained linear layers with normal(0, 0.02) weights, stored as fp16 or fp32."""
     layers, rows, cols, fp32, _, _ = CASES[name]
-    target = "iOS18" if name in ("grouped", "vector") else "iOS16"
+    target = "iOS18" if name in ("grouped", "vector", "vector4") else "iOS16"
     path = BENCH / f"pal-{name}.mlpackage"
     if path.exists():
         return path
