@@ -330,6 +330,19 @@ std::optional<Replacement> palettize_const(const spec::Operation& const_op,
                 kAdvice);
   }
 
+  if (result.per_channel_scale && result.vector_axis && context.opset_version == 8) {
+    // coremltools 9.0 fails here: its iOS18 canonical order (the scale applied to a repeated
+    // LUT, then the lookup) rebuilds the lookup without `vector_axis`. Only weights actually
+    // palettized fail there, so the check follows the kernel's skips.
+    throw Error(context.where + ": vector palettization (cluster_dim " +
+                std::to_string(config.cluster_dim) +
+                ") with enable_per_channel_scale cannot be written in an iOS18 program: "
+                "coremltools 9.0 fails on it (\"When lut's last dim (VECTOR_SIZE) > 1, the "
+                "parameter 'vector_axis' need to be provided.\"). Re-convert the model with "
+                "minimum_deployment_target set to ct.target.iOS26, or drop cluster_dim or "
+                "enable_per_channel_scale for this weight.");
+  }
+
   PayloadSink payloads(context, weight.file_name);
   const mil::BlobAppender append = payloads.appender();
   Replacement ops;

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import fixtures
+import harness
 import parity
+import yaml
 
 FIXTURES = ["conv_ios16_fp16", "conv_ios18_fp16", "linear_ios17_fp32", "matmul_ios18_fp32",
             "conv_transpose_ios18_fp32", "gather_ios16_fp16", "shared_const_ios17_fp16",
@@ -41,6 +43,11 @@ CONFIGS = [
     ("vector-32", _cfg(mode="kmeans", nbits=2, cluster_dim=32)),
     ("pcs", _cfg(mode="kmeans", nbits=4, enable_per_channel_scale=True)),
     ("pcs-uniform", _cfg(mode="uniform", nbits=4, enable_per_channel_scale=True)),
+    # Vector LUTs with per-channel scale: coremltools 9.0 fails on iOS18 programs (its iOS18
+    # canonical op order drops `vector_axis`), so mlpress must refuse there; below iOS18 both
+    # refuse the vector LUT; iOS26 compresses (IOS26_CONFIGS).
+    ("pcs-vector-2", _cfg(mode="kmeans", nbits=4, enable_per_channel_scale=True, cluster_dim=2)),
+    ("pcs-vector-4", _cfg(mode="kmeans", nbits=2, enable_per_channel_scale=True, cluster_dim=4)),
 ]
 
 
@@ -53,6 +60,7 @@ IOS26_CONFIGS = [c for c in CONFIGS if c[0] in (
     ("pcs-grouped", _cfg(mode="uniform", nbits=4, enable_per_channel_scale=True,
                          granularity="per_grouped_channel", group_size=16)),
     ("pcs-vector", _cfg(mode="kmeans", nbits=4, enable_per_channel_scale=True, cluster_dim=2)),
+    ("pcs-vector-4", _cfg(mode="kmeans", nbits=2, enable_per_channel_scale=True, cluster_dim=4)),
 ]
 
 
@@ -109,6 +117,28 @@ def test_palettize_matches_coremltools(fixture, cfg, fixture_dir, mlpress, tmp_p
             ours_sse, theirs_sse = _sse(got["value"], original), _sse(want["value"], original)
             assert ours_sse <= theirs_sse * (1 + 1e-6) + 1e-12, (
                 f"{name}: squared error {ours_sse:.6g} is larger than coremltools' {theirs_sse:.6g}")
+
+
+@pytest.mark.parametrize("fixture", ["conv_ios18_fp16", "matmul_ios18_fp32"])
+def test_palettize_vector_with_scale_refused_on_ios18(fixture, fixture_dir, mlpress, tmp_path):
+    """Where coremltools fails (vector LUT + per-channel scale in an iOS18 program), mlpress
+    refuses with a message naming the weight, the cause and the ways out, and writes nothing."""
+    src = fixtures.fixture_path(fixture, fixture_dir)
+    cfg = dict(CONFIGS)["pcs-vector-2"]
+    ref = parity.reference("palettize_weights", src, cfg, tmp_path / "ref.mlpackage")
+    assert isinstance(ref, Exception) and "vector_axis" in str(ref), f"coremltools gave {ref!r}"
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "out.mlpackage"
+    run = harness.run_mlpress("compress", src, out, "--config", config_file)
+    assert run.returncode == 1, harness.describe_run(run)
+    assert not out.exists()
+    message = run.stderr
+    assert "mlpress: error: " in message
+    weights = [n.split("/", 1)[1] for n in parity.const_values(src)]
+    assert any(w in message for w in weights), message
+    for part in ("cluster_dim 2", "enable_per_channel_scale", "iOS18", "iOS26"):
+        assert part in message, message
 
 
 # --- int8 / uint8 consts (COMPRESSION.md §2.2): an integer LUT, centroids truncated --------------
@@ -197,6 +227,10 @@ LARGE_VECTOR_CONFIGS = [
     ("d4-4bit", _cfg(mode="kmeans", nbits=4, cluster_dim=4)),
     ("d2-6bit", _cfg(mode="kmeans", nbits=6, cluster_dim=2)),
     ("d4-2bit", _cfg(mode="kmeans", nbits=2, cluster_dim=4)),
+    # With per-channel scale: run on an iOS26 copy of the weight (coremltools fails on iOS18,
+    # see test_palettize_vector_with_scale_refused_on_ios18); the scaled chain is decoded.
+    ("d2-4bit-pcs", _cfg(mode="kmeans", nbits=4, cluster_dim=2, enable_per_channel_scale=True)),
+    ("d4-2bit-pcs", _cfg(mode="kmeans", nbits=2, cluster_dim=4, enable_per_channel_scale=True)),
 ]
 
 # Known misses of the never-worse guarantee (issue #4): on these two weights at 16 clusters
@@ -206,7 +240,7 @@ LARGE_VECTOR_CONFIGS = [
 LARGE_VECTOR_KNOWN_MISSES = {("heavy", "d2-4bit"), ("clustered", "d2-4bit")}
 
 
-def _large_vector_package(path: Path, kind: str) -> Path:
+def _large_vector_package(path: Path, kind: str, target: str) -> Path:
     import coremltools as ct
     from coremltools.converters.mil import Builder as mb
     rng = np.random.default_rng({"normal": 1, "heavy": 2, "clustered": 3}[kind])
@@ -220,13 +254,14 @@ def _large_vector_package(path: Path, kind: str) -> Path:
         w = modes[rng.integers(0, 7, (rows, cols))] + rng.standard_normal((rows, cols)) * 0.004
     fp32 = kind == "heavy"
     w = w.astype(np.float32 if fp32 else np.float16).astype(np.float32)
+    opset = getattr(ct.target, target)
 
-    @mb.program(input_specs=[mb.TensorSpec(shape=(1, cols))], opset_version=ct.target.iOS18)
+    @mb.program(input_specs=[mb.TensorSpec(shape=(1, cols))], opset_version=opset)
     def prog(x):
         return mb.linear(x=x, weight=w, name="big")
 
     precision = ct.precision.FLOAT32 if fp32 else ct.precision.FLOAT16
-    model = ct.convert(prog, convert_to="mlprogram", minimum_deployment_target=ct.target.iOS18,
+    model = ct.convert(prog, convert_to="mlprogram", minimum_deployment_target=opset,
                        compute_precision=precision)
     model.save(str(path))
     return path
@@ -235,8 +270,15 @@ def _large_vector_package(path: Path, kind: str) -> Path:
 @pytest.fixture(scope="module")
 def large_vector_packages(tmp_path_factory):
     root = tmp_path_factory.mktemp("large-vectors")
-    return {kind: _large_vector_package(root / f"{kind}.mlpackage", kind)
-            for kind in ("normal", "heavy", "clustered")}
+    built: dict[tuple[str, str], Path] = {}
+
+    def package(kind: str, target: str) -> Path:
+        if (kind, target) not in built:
+            built[kind, target] = _large_vector_package(root / f"{kind}-{target}.mlpackage", kind,
+                                                        target)
+        return built[kind, target]
+
+    return package
 
 
 @pytest.mark.parametrize("kind", ["normal", "heavy", "clustered"])
@@ -245,21 +287,34 @@ def test_palettize_large_vectors_never_worse(kind, cid, cfg, large_vector_packag
                                              tmp_path, request):
     if (kind, cid) in LARGE_VECTOR_KNOWN_MISSES:
         request.applymarker(pytest.mark.xfail(strict=True, reason="issue #4: known miss"))
-    src = large_vector_packages[kind]
+    scaled = cfg["global_config"].get("enable_per_channel_scale", False)
+    src = large_vector_packages(kind, "iOS26" if scaled else "iOS18")
     ref, out = parity.run_both("palettize_weights", src, src, cfg, tmp_path)
     assert out is not None, f"coremltools refused: {ref!r}"
     expected = parity.constexprs(ref)
     actual = parity.constexprs(out)
     assert sorted(actual) == sorted(expected), "different weights were compressed"
+    for name, want in expected.items():
+        if name != "spec_version":
+            assert actual[name]["type"] == want["type"], name
+            assert actual[name]["params"] == want["params"], name
     originals = parity.const_values(src)
     original = originals["main/big_weight_0_to_fp16" if "main/big_weight_0_to_fp16" in originals
                          else next(n for n in originals if n.startswith("main/big_weight"))]
+    # The chain's final op: the LUT op, or (per-channel scale, iOS26) the scale op after it,
+    # decoded through decompress_weights.
+    final = "constexpr_blockwise_shift_scale" if scaled else "constexpr_lut_to_dense"
+    if scaled:
+        ours_dense = parity.decompressed(out, tmp_path / "ours-dense.mlpackage")
+        theirs_dense = parity.decompressed(ref, tmp_path / "ref-dense.mlpackage")
     compared = 0
     for name, want in expected.items():
-        if name == "spec_version" or want["type"] != "constexpr_lut_to_dense":
+        if name == "spec_version" or want["type"] != final:
             continue
-        ours = _sse(actual[name]["value"], original)
-        theirs = _sse(want["value"], original)
+        ours_value = ours_dense[name] if scaled else actual[name]["value"]
+        theirs_value = theirs_dense[name] if scaled else want["value"]
+        ours = _sse(ours_value, original)
+        theirs = _sse(theirs_value, original)
         assert ours <= theirs * (1 + 1e-6), (
             f"{name}: squared error {ours:.6g} is larger than coremltools' {theirs:.6g}")
         compared += 1
