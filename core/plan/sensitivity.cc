@@ -12,6 +12,7 @@
 #include "core/mil/blob_files.h"
 #include "core/mil/dtype.h"
 #include "core/mil/model_file.h"
+#include "core/mil/opened_model.h"
 #include "core/mil/tensor_values.h"
 #include "core/mil/value_walk.h"
 #include "core/mil/weight_index.h"
@@ -167,12 +168,8 @@ size_t SensitivityReport::choice_index(const std::string& id) const {
 
 SensitivityReport analyze_sensitivity(const std::string& package_path,
                                       const SensitivityOptions& options) {
-  auto package = PackageReader::open(package_path);
-  const std::string model_file = package->root_model_file();
-  const std::string origin = package->describe(model_file);
-  mil::Model model =
-      mil::parse_model(package->read_file(model_file, package->limits().max_model_bytes), origin);
-  auto programs = mil::find_programs(model, origin);
+  mil::OpenedModel opened(package_path);
+  auto& [package, model_file, origin, model, programs] = opened;
   mil::BlobFiles blobs(*package);
 
   SensitivityReport report;

@@ -12,6 +12,7 @@
 #include "core/mil/dtype.h"
 #include "core/mil/model_file.h"
 #include "core/mil/op_access.h"
+#include "core/mil/opened_model.h"
 #include "core/mil/tensor_builder.h"
 #include "core/mil/tensor_type.h"
 #include "core/mil/value_walk.h"
@@ -172,12 +173,8 @@ class Decompressor {
 
 RewriteReport decompress_package(const std::string& in_path, const std::string& out_path) {
   rewrite::check_output_path(in_path, out_path);
-  auto package = PackageReader::open(in_path);
-  const std::string model_file = package->root_model_file();
-  const std::string origin = package->describe(model_file);
-  mil::Model model =
-      mil::parse_model(package->read_file(model_file, package->limits().max_model_bytes), origin);
-  auto programs = mil::find_programs(model, origin);
+  mil::OpenedModel opened(in_path);
+  auto& [package, model_file, origin, model, programs] = opened;
 
   RewriteReport report;
   mil::BlobFiles blobs(*package);

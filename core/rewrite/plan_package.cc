@@ -6,6 +6,7 @@
 #include "core/io/error.h"
 #include "core/mil/dtype.h"
 #include "core/mil/model_file.h"
+#include "core/mil/opened_model.h"
 #include "core/mil/weight_index.h"
 #include "core/package/package_reader.h"
 #include "core/rewrite/palettize_const.h"
@@ -129,12 +130,8 @@ PackagePlan plan_package(const std::string& in_path, const RewriteOptions& optio
                 std::to_string(options.steps.size()) + " (plan each step's config on its own)");
   }
   for (const auto& step : options.steps) config::check_config_for(step.config, step.api);
-  auto package = PackageReader::open(in_path);
-  const std::string model_file = package->root_model_file();
-  const std::string origin = package->describe(model_file);
-  mil::Model model =
-      mil::parse_model(package->read_file(model_file, package->limits().max_model_bytes), origin);
-  auto programs = mil::find_programs(model, origin);
+  mil::OpenedModel opened(in_path);
+  auto& [package, model_file, origin, model, programs] = opened;
 
   PackagePlan plan;
   for (const auto& step : options.steps) {

@@ -13,6 +13,7 @@
 #include "core/mil/dtype.h"
 #include "core/mil/model_file.h"
 #include "core/mil/op_access.h"
+#include "core/mil/opened_model.h"
 #include "core/mil/value_walk.h"
 #include "core/mil/weight_index.h"
 #include "core/package/package_reader.h"
@@ -674,12 +675,8 @@ RewriteReport run_step(const std::string& in_path, const std::string& out_path,
                        const CompressionStep* step, size_t step_number,
                        const std::vector<CompressionStep>& all_steps, ProgressTracker& progress,
                        bool final, rewrite::PrecomputedResults* precomputed = nullptr) {
-  auto package = PackageReader::open(in_path);
-  const std::string model_file = package->root_model_file();
-  const std::string origin = package->describe(model_file);
-  mil::Model model =
-      mil::parse_model(package->read_file(model_file, package->limits().max_model_bytes), origin);
-  auto programs = mil::find_programs(model, origin);
+  mil::OpenedModel opened(in_path);
+  auto& [package, model_file, origin, model, programs] = opened;
 
   RewriteReport report;
   std::vector<std::unique_ptr<ProgramRewriter>> rewriters;
@@ -714,12 +711,8 @@ RewriteReport run_step(const std::string& in_path, const std::string& out_path,
 void with_planned_programs(const std::string& in_path, const CompressionStep& step,
                            const std::function<void(std::vector<std::unique_ptr<ProgramRewriter>>&,
                                                     RewriteReport&)>& use) {
-  auto package = PackageReader::open(in_path);
-  const std::string model_file = package->root_model_file();
-  const std::string origin = package->describe(model_file);
-  mil::Model model =
-      mil::parse_model(package->read_file(model_file, package->limits().max_model_bytes), origin);
-  auto programs = mil::find_programs(model, origin);
+  mil::OpenedModel opened(in_path);
+  auto& [package, model_file, origin, model, programs] = opened;
   RewriteReport report;
   ProgressTracker planning(RewriteOptions{});
   mil::BlobFiles blobs(*package);

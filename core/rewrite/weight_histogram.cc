@@ -11,6 +11,7 @@
 #include "core/mil/dtype.h"
 #include "core/mil/model_file.h"
 #include "core/mil/op_access.h"
+#include "core/mil/opened_model.h"
 #include "core/package/package_reader.h"
 #include "core/rewrite/constexpr_graph.h"
 #include "core/rewrite/value_tensor.h"
@@ -40,41 +41,24 @@ std::vector<std::string> sorted_keys(const Map& map) {
   return keys;
 }
 
-// A package's model, parsed, with its programs (which point into `model`: not movable).
-struct OpenedModel {
-  explicit OpenedModel(const std::string& path)
-      : package(PackageReader::open(path)),
-        model_file(package->root_model_file()),
-        origin(package->describe(model_file)),
-        model(mil::parse_model(package->read_file(model_file, package->limits().max_model_bytes),
-                               origin)),
-        programs(mil::find_programs(model, origin)) {}
-  OpenedModel(const OpenedModel&) = delete;
-  OpenedModel& operator=(const OpenedModel&) = delete;
+using mil::OpenedModel;
 
-  // Calls fn(program, function name, specialization key, block) for every block in order:
-  // programs in pipeline order, functions and specializations by name; stops at the first
-  // call that returns true.
-  template <class Fn>
-  bool find_block(Fn&& fn) const {
-    for (const auto& program : programs) {
-      const auto& functions = program.program->functions();
-      for (const auto& function_name : sorted_keys(functions)) {
-        const auto& specializations = functions.at(function_name).block_specializations();
-        for (const auto& key : sorted_keys(specializations)) {
-          if (fn(program, function_name, key, specializations.at(key))) return true;
-        }
+// Calls fn(program, function name, specialization key, block) for every block of `opened` in
+// order: programs in pipeline order, functions and specializations by name; stops at the first
+// call that returns true.
+template <class Fn>
+bool find_block(const OpenedModel& opened, Fn&& fn) {
+  for (const auto& program : opened.programs) {
+    const auto& functions = program.program->functions();
+    for (const auto& function_name : sorted_keys(functions)) {
+      const auto& specializations = functions.at(function_name).block_specializations();
+      for (const auto& key : sorted_keys(specializations)) {
+        if (fn(program, function_name, key, specializations.at(key))) return true;
       }
     }
-    return false;
   }
-
-  std::unique_ptr<PackageReader> package;
-  std::string model_file;
-  std::string origin;
-  mil::Model model;
-  std::vector<mil::ProgramRef> programs;
-};
+  return false;
+}
 
 // The first op of `block` (nested blocks included) other than a constexpr that binds `name`:
 // {op name, parameter}; empty when none.
@@ -106,8 +90,8 @@ const spec::Operation* find_op(const spec::Block& block, const std::string& op_n
 }
 
 bool has_output(const OpenedModel& opened, const std::string& name) {
-  return opened.find_block([&](const mil::ProgramRef&, const std::string&, const std::string&,
-                               const spec::Block& block) { return find_output(block, name); });
+  return find_block(opened, [&](const mil::ProgramRef&, const std::string&, const std::string&,
+                                const spec::Block& block) { return find_output(block, name); });
 }
 
 // What the weight `name` of `from_path` is called in `to_path`: the same name when that has
@@ -119,8 +103,8 @@ std::string name_in(const std::string& from_path, const std::string& to_path,
   if (has_output(after, name)) return name;
   const OpenedModel before(from_path);
   std::string program_id, function, key, op_name, param;
-  before.find_block([&](const mil::ProgramRef& program, const std::string& f, const std::string& k,
-                        const spec::Block& block) {
+  find_block(before, [&](const mil::ProgramRef& program, const std::string& f, const std::string& k,
+                         const spec::Block& block) {
     if (!find_output(block, name)) return false;
     std::tie(op_name, param) = first_consumer(block, name);
     program_id = program.id;
@@ -133,8 +117,8 @@ std::string name_in(const std::string& from_path, const std::string& to_path,
                 "\", and no op consumes it in " + before.origin);
   }
   std::string bound;
-  after.find_block([&](const mil::ProgramRef& program, const std::string& f, const std::string& k,
-                       const spec::Block& block) {
+  find_block(after, [&](const mil::ProgramRef& program, const std::string& f, const std::string& k,
+                        const spec::Block& block) {
     if (program.id != program_id || f != function || k != key) return false;
     if (const spec::Operation* op = find_op(block, op_name))
       bound = mil::param_binding_name(*op, param);
@@ -153,9 +137,9 @@ WeightValues read_weight_values(const std::string& path, const std::string& name
   const OpenedModel opened(path);
   mil::BlobFiles blobs(*opened.package);
   WeightValues found;
-  const bool any = opened.find_block([&](const mil::ProgramRef& program,
-                                         const std::string& function_name, const std::string& key,
-                                         const spec::Block& block) {
+  const bool any = find_block(opened, [&](const mil::ProgramRef& program,
+                                          const std::string& function_name, const std::string& key,
+                                          const spec::Block& block) {
     const spec::Operation* op = find_output(block, name);
     if (!op) return false;
     const auto& function = program.program->functions().at(function_name);
