@@ -438,9 +438,9 @@ VectorKMeansResult kmeans_vectors(std::span<const float> points, std::span<const
   // Fewer distinct vectors in the sample than centres: the sample cannot place them all.
   if (start.count() < k) return kmeans_every_point(pts, k, options, path);
   // Few centres make a swap cheap and a bad local optimum likely (one misplaced centre of 16
-  // costs percents): `sample_swap_work` / k swaps, within [sample_swaps, 4 sample_swaps].
-  const size_t swaps =
-      std::clamp(options.sample_swap_work / k, options.sample_swaps, 4 * options.sample_swaps);
+  // costs percents): `sample_swap_work` / (k dim) swaps, within [sample_swaps, 4 sample_swaps].
+  const size_t swaps = std::clamp(options.sample_swap_work / (k * dim), options.sample_swaps,
+                                  4 * options.sample_swaps);
   random_swaps(sampled, start, swaps, options, path);
   hartigan(sampled, start, options.max_iterations, kHartiganGainStop);
   VectorKMeansResult best = lloyd_in_lanes(points, weights, dim, std::move(start.centroids),

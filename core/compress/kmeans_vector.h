@@ -27,14 +27,15 @@ struct VectorKMeansOptions {
   // the cost (or no label changes). 0: never sample.
   size_t sample_points = 16384;
   double polish_gain_stop = 1e-4;
-  // On the sample: this many restarts of seeding and Lloyd, then `sample_swap_work` / k random
-  // swaps, at least `sample_swaps` and at most 4 x that, from the best (kmeans_vector.cc) and
-  // Hartigan's moves. Each swap's Lloyd run costs about k x sample size per iteration, so small
-  // LUTs get more (128 at k <= 16: the 32 of before left scikit-learn's single run 0.5-1.6%
-  // ahead on the heavy-tailed and clustered large_vectors weights of test_palettize.py).
+  // On the sample: this many restarts of seeding and Lloyd, then `sample_swap_work` / (k dim)
+  // random swaps, at least `sample_swaps` and at most 4 x that, from the best (kmeans_vector.cc)
+  // and Hartigan's moves. Each swap's Lloyd run costs about k x dim x sample size per iteration,
+  // so small LUTs of short vectors get more (128 at k <= 16, dim 2: the 32 of before left
+  // scikit-learn's single run 0.5-1.6% ahead on the heavy-tailed and clustered large_vectors
+  // weights of test_palettize.py; 64 at k = 16, dim 4).
   size_t sample_restarts = 4;
   size_t sample_swaps = 32;
-  size_t sample_swap_work = 2048;
+  size_t sample_swap_work = 4096;
   uint64_t seed = 0x6D6C7072657373ULL;  // "mlpress"
 };
 
