@@ -36,6 +36,25 @@ export function nativeCompress(input, out, configText, tmp) {
   return { bytes: fs.readFileSync(out), report: JSON.parse(run.stdout.toString()) };
 }
 
+// Compresses on `page` with the config in its editor, downloads the result (checking it is
+// named `expectedName`) into TMP/page/, and compresses `input` with the CLI and the same config
+// into TMP/cli/; returns {config, fromPage, pageBytes, cliBytes, report}.
+export async function compressOnPageAndCli(page, tmp, input, expectedName) {
+  const config = await page.locator('#config-text').inputValue();
+  const downloadPromise = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Compress', exact: true }).click();
+  await page.locator('#result').waitFor();
+  await page.getByRole('link', { name: /^Download / }).click();
+  const download = await downloadPromise;
+  assert.equal(download.suggestedFilename(), expectedName);
+  const fromPage = path.join(tmp, 'page', expectedName);
+  await download.saveAs(fromPage);
+  // The zip's top folder is named after the output file: the same name on both sides.
+  fs.mkdirSync(path.join(tmp, 'cli'), { recursive: true });
+  const { bytes, report } = nativeCompress(input, path.join(tmp, 'cli', expectedName), config, tmp);
+  return { config, fromPage, pageBytes: fs.readFileSync(fromPage), cliBytes: bytes, report };
+}
+
 export function checkPrerequisites() {
   for (const [file, hint] of [
     [path.join(BUILD, 'mlpress-simd.js'), 'scripts/build_wasm.sh'],

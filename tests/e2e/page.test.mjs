@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PRESETS } from '../../web/config.js';
-import { BUILD, SAMPLE, checkPrerequisites, makeTmp, native, openBrowser } from './harness.mjs';
+import { BUILD, SAMPLE, checkPrerequisites, compressOnPageAndCli, makeTmp, native, openBrowser } from './harness.mjs';
 
 const SHOTS = process.env.MLPRESS_SCREENSHOT_DIR || path.join(os.tmpdir(), 'mlpress-e2e');
 
@@ -138,32 +138,7 @@ describe('the mlpress page', () => {
   // `mlpress compress SAMPLE OUT --config <the same text> --json`: the zip byte for byte, and
   // the results table with the report (which weights were compressed, how, and which skipped).
   async function compressAndCompare(t, expectedName) {
-    const config = await page.locator('#config-text').inputValue();
-    const downloadPromise = page.waitForEvent('download');
-    await page.getByRole('button', { name: 'Compress', exact: true }).click();
-    await page.locator('#result').waitFor();
-    await page.getByRole('link', { name: /^Download / }).click();
-    const download = await downloadPromise;
-    assert.equal(download.suggestedFilename(), expectedName);
-    const fromPage = path.join(tmp, 'page-out', expectedName);
-    await download.saveAs(fromPage);
-
-    // The zip's top folder is named after the output file: the same name on both sides.
-    const cliDir = path.join(tmp, 'cli-out');
-    fs.mkdirSync(cliDir, { recursive: true });
-    const fromCli = path.join(cliDir, expectedName);
-    const args = ['compress', SAMPLE, fromCli, '--json'];
-    if (config.trim()) {
-      const configFile = path.join(cliDir, `${expectedName}.yaml`);
-      fs.writeFileSync(configFile, config);
-      args.push('--config', configFile);
-    }
-    const run = native(args);
-    assert.equal(run.status, 0, run.stderr);
-    const report = JSON.parse(run.stdout.toString());
-
-    const pageBytes = fs.readFileSync(fromPage);
-    const cliBytes = fs.readFileSync(fromCli);
+    const { pageBytes, cliBytes, report } = await compressOnPageAndCli(page, tmp, SAMPLE, expectedName);
     assert.equal(pageBytes.length, cliBytes.length, 'zip sizes');
     assert.ok(pageBytes.equals(cliBytes), `${expectedName}: the page's zip equals the CLI's byte for byte`);
     assert.equal(report.output_bytes, cliBytes.length);

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT, TRANSFORMER_SAMPLE, checkPrerequisites, makeTmp, native, nativeCompress, openBrowser } from './harness.mjs';
+import { ROOT, TRANSFORMER_SAMPLE, checkPrerequisites, compressOnPageAndCli, makeTmp, native, openBrowser } from './harness.mjs';
 
 const IOS18_PRESETS = ['int4', 'transformer', 'tfm-pal', 'prune-pal4'];
 
@@ -44,18 +44,9 @@ describe('the iOS18 presets on the transformer sample', () => {
   // Compresses with the chosen preset, downloads, and compares with the CLI running the same
   // text; returns the download's path, the config file and the CLI's report.
   async function compressAndCompare(expectedName) {
-    const config = await page.locator('#config-text').inputValue();
-    const downloadPromise = page.waitForEvent('download');
-    await page.getByRole('button', { name: 'Compress', exact: true }).click();
-    await page.locator('#result').waitFor();
-    await page.getByRole('link', { name: /^Download / }).click();
-    const download = await downloadPromise;
-    assert.equal(download.suggestedFilename(), expectedName);
-    const fromPage = path.join(tmp, 'page', expectedName);
-    await download.saveAs(fromPage);
-    fs.mkdirSync(path.join(tmp, 'cli'), { recursive: true });
-    const { bytes, report } = nativeCompress(TRANSFORMER_SAMPLE, path.join(tmp, 'cli', expectedName), config, tmp);
-    assert.ok(fs.readFileSync(fromPage).equals(bytes), `${expectedName}: the page's zip equals the CLI's byte for byte`);
+    const { config, fromPage, pageBytes, cliBytes: bytes, report } =
+      await compressOnPageAndCli(page, tmp, TRANSFORMER_SAMPLE, expectedName);
+    assert.ok(pageBytes.equals(bytes), `${expectedName}: the page's zip equals the CLI's byte for byte`);
     // The results table: the report's rows (one per weight and step), in order.
     const rows = await page.locator('#results-table tbody tr[data-name]').evaluateAll((trs) =>
       trs.map((tr) => [tr.dataset.name, tr.dataset.compressed === 'true', tr.children[1].textContent]),

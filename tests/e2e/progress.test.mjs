@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { checkPrerequisites, makeManyWeights, makeTmp, nativeCompress, openBrowser, SAMPLE } from './harness.mjs';
+import { checkPrerequisites, compressOnPageAndCli, makeManyWeights, makeTmp, openBrowser, SAMPLE } from './harness.mjs';
 
 const PAL6 = 'palettize 6-bit k-means';
 const INT8 = 'int8 per-channel (iOS16+)';
@@ -52,19 +52,10 @@ describe('progress, cancel and folders on the page', () => {
   }
 
   async function compressAndCompare(input, expectedName) {
-    const config = await page.locator('#config-text').inputValue();
-    const downloadPromise = page.waitForEvent('download');
-    await page.getByRole('button', { name: 'Compress', exact: true }).click();
-    await page.locator('#result').waitFor();
-    await page.getByRole('link', { name: /^Download / }).click();
-    const download = await downloadPromise;
-    assert.equal(download.suggestedFilename(), expectedName);
-    const fromPage = path.join(tmp, 'page', expectedName);
-    await download.saveAs(fromPage);
-    fs.mkdirSync(path.join(tmp, 'cli'), { recursive: true });
-    const { bytes } = nativeCompress(input, path.join(tmp, 'cli', expectedName), config, tmp);
-    assert.ok(fs.readFileSync(fromPage).equals(bytes), `${expectedName}: the page's zip equals the CLI's`);
+    const { pageBytes, cliBytes } = await compressOnPageAndCli(page, tmp, input, expectedName);
+    assert.ok(pageBytes.equals(cliBytes), `${expectedName}: the page's zip equals the CLI's`);
   }
+
 
   test('the bar counts the weights and names the current one; Cancel stops, and the next run works', async () => {
     await loadPage('?workers=1');
