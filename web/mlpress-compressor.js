@@ -15,7 +15,7 @@
 // so that a strict style-src 'self' policy holds); colours follow prefers-color-scheme and
 // the custom properties --mlpress-accent, --mlpress-fg, --mlpress-bg, --mlpress-border.
 
-import { PRESETS, outputName } from './config.js';
+import { PRESETS, outputName, presetUnavailable } from './config.js';
 import { compressWithReport, inspect, setVariant } from './mlpress.js';
 import { isAbort } from './client.js';
 
@@ -110,6 +110,22 @@ class MlpressCompressor extends HTMLElement {
     sample.hidden = !this.getAttribute('sample');
   }
 
+  // Turns off the presets the model of `report` cannot run (iOS18-only presets on older
+  // models), each option saying why, as the page does; when the chosen one is off, chooses
+  // int8 and returns the key that was chosen before.
+  updatePresets(report) {
+    const { preset } = this.parts;
+    for (const option of preset.options) {
+      const reason = presetUnavailable(PRESETS[option.value], report);
+      option.disabled = Boolean(reason);
+      option.textContent = reason ? `${PRESETS[option.value].label} — ${reason}` : PRESETS[option.value].label;
+    }
+    if (!preset.selectedOptions[0] || !preset.selectedOptions[0].disabled) return '';
+    const before = preset.value;
+    preset.value = 'int8';
+    return before;
+  }
+
   // The config text: the `config` attribute, else the chosen preset's.
   configText() {
     if (this.hasAttribute('config')) return this.getAttribute('config');
@@ -156,7 +172,11 @@ class MlpressCompressor extends HTMLElement {
       const report = await inspect(input);
       this.input = { data: input, name };
       const t = report.totals;
-      this.setStatus(`${name}: ${t.weights} weights, ${formatBytes(t.dense_weight_bytes)} of weight data.`);
+      const switched = this.updatePresets(report);
+      this.setStatus(
+        `${name}: ${t.weights} weights, ${formatBytes(t.dense_weight_bytes)} of weight data.` +
+          (switched ? ` The preset "${switched}" cannot run on it (${presetUnavailable(PRESETS[switched], report)}): int8 chosen instead.` : ''),
+      );
     } catch (err) {
       this.input = null;
       this.fail(`Could not open ${name}: ${err.message}`);

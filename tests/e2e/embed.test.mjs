@@ -103,6 +103,12 @@ describe('embedding: the module API and <mlpress-compressor>', () => {
     await element.getByRole('button', { name: 'Try the sample model' }).click();
     await element.getByRole('status').filter({ hasText: 'sample.mlpackage.zip:' }).waitFor();
     assert.equal(await element.getByLabel('Preset').inputValue(), 'pal4');
+    // The sample is an iOS16 model: the iOS18-only presets are off, each saying why.
+    const off = await element.getByLabel('Preset').evaluate((select) =>
+      [...select.options].filter((o) => o.disabled).map((o) => [o.value, o.textContent]),
+    );
+    assert.deepEqual(off.map(([key]) => key).sort(), ['int4', 'prune-pal4']);
+    for (const [, text] of off) assert.match(text, /needs an iOS18 model; this one targets iOS16 \(opset CoreML6\)/);
     await element.getByRole('button', { name: 'Compress' }).click();
     const link = element.getByRole('link', { name: /^Download sample-pal4\.mlpackage\.zip/ });
     await link.waitFor();
