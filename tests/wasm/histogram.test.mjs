@@ -10,12 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BUILD = path.resolve(ROOT, process.env.MLPRESS_WASM_BUILD_DIR || 'build-wasm');
-const MLPRESS_BIN = path.resolve(ROOT, process.env.MLPRESS_BIN || 'build/core/mlpress');
-const SAMPLE = path.join(ROOT, 'sample', 'sample.mlpackage.zip');
+import { MLPRESS_BIN, openModule, SAMPLE, skipUnlessBuilt } from './harness.mjs';
 
 const CONFIGS = {
   int8: ['--quantize', 'int8', '--weight-threshold', '100'],
@@ -34,17 +29,10 @@ function cli(...args) {
 }
 
 for (const variant of ['simd', 'baseline']) {
-  const js = path.join(BUILD, `mlpress-${variant}.js`);
-  describe(`wasm histogram (${variant})`, { skip: !fs.existsSync(js) && `no ${variant} build` }, () => {
+  describe(`wasm histogram (${variant})`, { skip: skipUnlessBuilt(variant) }, () => {
     let mod;
     before(async () => {
-      assert.ok(fs.existsSync(MLPRESS_BIN), `${MLPRESS_BIN} is missing: run scripts/build.sh`);
-      const { default: createMlpress } = await import(pathToFileURL(js).href);
-      mod = await createMlpress({ print: () => {}, printErr: () => {} });
-      for (const dir of [path.dirname(SAMPLE), tmp]) {
-        mod.FS.mkdirTree(dir);
-        mod.FS.mount(mod.FS.filesystems.NODEFS, { root: dir }, dir);
-      }
+      mod = await openModule(variant, [path.dirname(SAMPLE), tmp]);
     });
 
     for (const [name, args] of Object.entries(CONFIGS)) {

@@ -11,35 +11,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BUILD, loadModule, MLPRESS_BIN, mountHost, requireCli, SAMPLE } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BUILD = path.resolve(ROOT, process.env.MLPRESS_WASM_BUILD_DIR || 'build-wasm');
-const MLPRESS_BIN = path.resolve(ROOT, process.env.MLPRESS_BIN || 'build/core/mlpress');
-const SAMPLE = path.join(ROOT, 'sample', 'sample.mlpackage.zip');
 const VARIANTS = ['simd', 'baseline'];
 
-// Loads one variant. `explicitBinary` passes the .wasm bytes ourselves; otherwise the module's
-// own Node.js loader (wasm/js/pre.js) finds the .wasm beside the .js.
-async function loadModule(variant, { explicitBinary = true } = {}) {
-  const js = path.join(BUILD, `mlpress-${variant}.js`);
-  const wasm = path.join(BUILD, `mlpress-${variant}.wasm`);
-  assert.ok(fs.existsSync(js), `${js} is missing: run scripts/build_wasm.sh`);
-  const { default: createMlpress } = await import(pathToFileURL(js).href);
-  const options = { print: () => {}, printErr: () => {} };
-  if (explicitBinary) options.wasmBinary = fs.readFileSync(wasm);
-  return createMlpress(options);
-}
-
-// Mounts host directory `dir` at the same absolute path inside the module's file system, so
-// that paths -- and the messages and reports that contain them -- read the same in both.
-function mountHost(mod, dir) {
-  mod.FS.mkdirTree(dir);
-  mod.FS.mount(mod.FS.filesystems.NODEFS, { root: dir }, dir);
-}
-
 function native(args, options = {}) {
-  assert.ok(fs.existsSync(MLPRESS_BIN), `${MLPRESS_BIN} is missing: run scripts/build.sh`);
+  requireCli();
   return spawnSync(MLPRESS_BIN, args, { encoding: 'buffer', ...options });
 }
 
@@ -76,7 +53,7 @@ for (const variant of VARIANTS) {
   describe(`wasm ${variant}`, () => {
     let mod;
     before(async () => {
-      mod = await loadModule(variant);
+      mod = await loadModule(variant, { explicitBinary: true });
       mountHost(mod, path.dirname(SAMPLE));
       mountHost(mod, tmp);
     });

@@ -9,12 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BUILD = path.resolve(ROOT, process.env.MLPRESS_WASM_BUILD_DIR || 'build-wasm');
-const MLPRESS_BIN = path.resolve(ROOT, process.env.MLPRESS_BIN || 'build/core/mlpress');
-const SAMPLE = path.join(ROOT, 'sample', 'sample.mlpackage.zip');
+import { MLPRESS_BIN, openModule, SAMPLE, skipUnlessBuilt } from './harness.mjs';
 
 // Step 1 palettizes the conv weights only; step 2 quantizes what is left (the classifier).
 const JOB = JSON.stringify({
@@ -30,19 +25,12 @@ const JOB = JSON.stringify({
   ],
 });
 
-const js = path.join(BUILD, 'mlpress-simd.js');
-describe('wasm compress with a job document', { skip: !fs.existsSync(js) && 'no simd build' }, () => {
+describe('wasm compress with a job document', { skip: skipUnlessBuilt('simd') }, () => {
   let mod;
   let tmp;
   before(async () => {
-    assert.ok(fs.existsSync(MLPRESS_BIN), `${MLPRESS_BIN} is missing: run scripts/build.sh`);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlpress-wasm-job-'));
-    const { default: createMlpress } = await import(pathToFileURL(js).href);
-    mod = await createMlpress({ print: () => {}, printErr: () => {} });
-    for (const dir of [path.dirname(SAMPLE), tmp]) {
-      mod.FS.mkdirTree(dir);
-      mod.FS.mount(mod.FS.filesystems.NODEFS, { root: dir }, dir);
-    }
+    mod = await openModule('simd', [path.dirname(SAMPLE), tmp]);
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

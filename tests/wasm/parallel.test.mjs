@@ -13,12 +13,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fixturePaths, MLPRESS_BIN, mountHost, openModule, SAMPLE, skipUnlessBuilt } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BUILD = path.resolve(ROOT, process.env.MLPRESS_WASM_BUILD_DIR || 'build-wasm');
-const MLPRESS_BIN = path.resolve(ROOT, process.env.MLPRESS_BIN || 'build/core/mlpress');
-const SAMPLE = path.join(ROOT, 'sample', 'sample.mlpackage.zip');
 const FIXTURES = ['multifunction_ios18_fp16', 'while_loop_ios18_fp16', 'conv_ios16_fp16'];
 
 const CONFIGS = {
@@ -27,39 +23,15 @@ const CONFIGS = {
   prune50: { config_type: 'OpMagnitudePrunerConfig', global_config: { target_sparsity: 0.5, weight_threshold: 0 } },
 };
 
-function fixturePaths(names = FIXTURES) {
-  const run = spawnSync('python3', [path.join(ROOT, 'tests', 'conformance', 'fixtures.py')], { encoding: 'utf8' });
-  assert.equal(run.status, 0, `fixtures.py: ${run.stderr}`);
-  const all = run.stdout.split('\n').filter(Boolean);
-  return names.map((name) => {
-    const found = all.find((p) => path.basename(p) === `${name}.mlpackage`);
-    assert.ok(found, `fixture ${name} not built`);
-    return found;
-  });
-}
-
-const js = path.join(BUILD, 'mlpress-simd.js');
-describe('wasm compress in shares', { skip: !fs.existsSync(js) && 'no simd build' }, () => {
+describe('wasm compress in shares', { skip: skipUnlessBuilt('simd') }, () => {
   let mod;
   let tmp;
   const packages = [];
-  const mounted = new Set();
-
-  function mount(dir) {
-    if (mounted.has(dir)) return;
-    mod.FS.mkdirTree(dir);
-    mod.FS.mount(mod.FS.filesystems.NODEFS, { root: dir }, dir);
-    mounted.add(dir);
-  }
 
   before(async () => {
-    assert.ok(fs.existsSync(MLPRESS_BIN), `${MLPRESS_BIN} is missing: run scripts/build.sh`);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlpress-wasm-parallel-'));
-    const { default: createMlpress } = await import(pathToFileURL(js).href);
-    mod = await createMlpress({ print: () => {}, printErr: () => {} });
-    packages.push(SAMPLE, ...fixturePaths());
-    for (const p of packages) mount(path.dirname(p));
-    mount(tmp);
+    packages.push(SAMPLE, ...fixturePaths(FIXTURES));
+    mod = await openModule('simd', [...packages.map((p) => path.dirname(p)), tmp]);
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -137,7 +109,7 @@ describe('wasm compress in shares', { skip: !fs.existsSync(js) && 'no simd build
   test('a config the weights refuse fails with the CLI\'s message on the split path too', () => {
     // A 2-element block_size on rank-4 conv weights (iOS18): coremltools' error.
     const [conv] = fixturePaths(['conv_ios18_fp16']);
-    mount(path.dirname(conv));
+    mountHost(mod, path.dirname(conv));
     const config = {
       config_type: 'OpLinearQuantizerConfig',
       global_config: { dtype: 'int8', granularity: 'per_block', block_size: [1, 8], weight_threshold: 0 },

@@ -10,12 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BUILD = path.resolve(ROOT, process.env.MLPRESS_WASM_BUILD_DIR || 'build-wasm');
-const MLPRESS_BIN = path.resolve(ROOT, process.env.MLPRESS_BIN || 'build/core/mlpress');
-const SAMPLE = path.join(ROOT, 'sample', 'sample.mlpackage.zip');
+import { MLPRESS_BIN, openModule, SAMPLE, skipUnlessBuilt } from './harness.mjs';
 
 const CONFIGS = {
   int8: 'config_type: OpLinearQuantizerConfig\nglobal_config:\n  dtype: int8\n  granularity: per_channel\n  weight_threshold: 100\n',
@@ -39,16 +34,10 @@ function cli(config, name) {
   });
 }
 
-const js = path.join(BUILD, 'mlpress-simd.js');
-describe('wasm plan', { skip: !fs.existsSync(js) && 'no simd build' }, () => {
+describe('wasm plan', { skip: skipUnlessBuilt('simd') }, () => {
   let mod;
   before(async () => {
-    assert.ok(fs.existsSync(MLPRESS_BIN), `${MLPRESS_BIN} is missing: run scripts/build.sh`);
-    const { default: createMlpress } = await import(pathToFileURL(js).href);
-    mod = await createMlpress({ print: () => {}, printErr: () => {} });
-    const dir = path.dirname(SAMPLE);
-    mod.FS.mkdirTree(dir);
-    mod.FS.mount(mod.FS.filesystems.NODEFS, { root: dir }, dir);
+    mod = await openModule('simd', [path.dirname(SAMPLE)]);
   });
 
   for (const [name, config] of Object.entries(CONFIGS)) {

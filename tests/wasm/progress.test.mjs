@@ -9,12 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BUILD = path.resolve(ROOT, process.env.MLPRESS_WASM_BUILD_DIR || 'build-wasm');
-const MLPRESS_BIN = path.resolve(ROOT, process.env.MLPRESS_BIN || 'build/core/mlpress');
-const SAMPLE = path.join(ROOT, 'sample', 'sample.mlpackage.zip');
+import { loadModule, MLPRESS_BIN, mountHost, requireCli, SAMPLE, skipUnlessBuilt } from './harness.mjs';
 // weight_threshold 100: most of the sample's weights are compressed, so there are several
 // progress calls.
 const CONFIG = 'config_type: OpPalettizerConfig\nglobal_config:\n  nbits: 4\n  mode: kmeans\n  weight_threshold: 100\n';
@@ -26,7 +21,7 @@ before(() => {
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function cliReport() {
-  assert.ok(fs.existsSync(MLPRESS_BIN), `${MLPRESS_BIN} is missing: run scripts/build.sh`);
+  requireCli();
   const config = path.join(tmp, 'pal4.yaml');
   fs.writeFileSync(config, CONFIG);
   const run = spawnSync(MLPRESS_BIN, ['compress', SAMPLE, path.join(tmp, 'cli.mlpackage.zip'), '--config', config, '--json'], {
@@ -37,15 +32,11 @@ function cliReport() {
 }
 
 for (const variant of ['simd', 'baseline']) {
-  const js = path.join(BUILD, `mlpress-${variant}.js`);
-  describe(`wasm ${variant}: compress progress`, { skip: !fs.existsSync(js) && `no ${variant} build` }, () => {
+  describe(`wasm ${variant}: compress progress`, { skip: skipUnlessBuilt(variant) }, () => {
     let mod;
-    const sampleDir = path.dirname(SAMPLE);
     before(async () => {
-      const { default: createMlpress } = await import(pathToFileURL(js).href);
-      mod = await createMlpress({ print: () => {}, printErr: () => {} });
-      mod.FS.mkdirTree(sampleDir);
-      mod.FS.mount(mod.FS.filesystems.NODEFS, { root: sampleDir }, sampleDir);
+      mod = await loadModule(variant);
+      mountHost(mod, path.dirname(SAMPLE));
       mod.FS.mkdir('/out');
     });
 

@@ -13,12 +13,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fixturePaths, MLPRESS_BIN, openModule, SAMPLE, skipUnlessBuilt } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BUILD = path.resolve(ROOT, process.env.MLPRESS_WASM_BUILD_DIR || 'build-wasm');
-const MLPRESS_BIN = path.resolve(ROOT, process.env.MLPRESS_BIN || 'build/core/mlpress');
-const SAMPLE = path.join(ROOT, 'sample', 'sample.mlpackage.zip');
 // iOS18 with two functions sharing consts (every choice available; items of several weights),
 // and iOS16 conv weights (no iOS18-only choices).
 const FIXTURES = ['multifunction_ios18_fp16', 'conv_ios16_fp16'];
@@ -29,45 +25,21 @@ function cli(args) {
   return run.stdout;
 }
 
-function fixturePaths() {
-  const run = spawnSync('python3', [path.join(ROOT, 'tests', 'conformance', 'fixtures.py')], { encoding: 'utf8' });
-  assert.equal(run.status, 0, `fixtures.py: ${run.stderr}`);
-  const all = run.stdout.split('\n').filter(Boolean);
-  return FIXTURES.map((name) => {
-    const found = all.find((p) => path.basename(p) === `${name}.mlpackage`);
-    assert.ok(found, `fixture ${name} not built`);
-    return found;
-  });
-}
-
 // The job document the page sends to compress: one step per config, in the plan's order.
 function jobText(plan) {
   return JSON.stringify({ steps: plan.configs.map((config) => ({ config })) });
 }
 
-const js = path.join(BUILD, 'mlpress-simd.js');
-describe('wasm size plan', { skip: !fs.existsSync(js) && 'no simd build' }, () => {
+describe('wasm size plan', { skip: skipUnlessBuilt('simd') }, () => {
   let mod;
   let tmp;
   const packages = [];
-  const mounted = new Set();
-
-  function mount(dir) {
-    if (mounted.has(dir)) return;
-    mod.FS.mkdirTree(dir);
-    mod.FS.mount(mod.FS.filesystems.NODEFS, { root: dir }, dir);
-    mounted.add(dir);
-  }
 
   before(async () => {
-    assert.ok(fs.existsSync(MLPRESS_BIN), `${MLPRESS_BIN} is missing: run scripts/build.sh`);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlpress-wasm-size-'));
-    const { default: createMlpress } = await import(pathToFileURL(js).href);
-    mod = await createMlpress({ print: () => {}, printErr: () => {} });
-    packages.push(SAMPLE, ...fixturePaths());
+    packages.push(SAMPLE, ...fixturePaths(FIXTURES));
     // The same paths in the module as on disk, so the reports' "package" fields agree.
-    for (const p of packages) mount(path.dirname(p));
-    mount(tmp);
+    mod = await openModule('simd', [...packages.map((p) => path.dirname(p)), tmp]);
   });
   after(() => tmp && fs.rmSync(tmp, { recursive: true, force: true }));
 

@@ -11,12 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BUILD = path.resolve(ROOT, process.env.MLPRESS_WASM_BUILD_DIR || 'build-wasm');
-const MLPRESS_BIN = path.resolve(ROOT, process.env.MLPRESS_BIN || 'build/core/mlpress');
-const SAMPLE = path.join(ROOT, 'sample', 'sample.mlpackage.zip');
+import { pathToFileURL } from 'node:url';
+import { loadModule, MLPRESS_BIN, ROOT, SAMPLE } from './harness.mjs';
 
 // A stand-in for the origin private file system: one host folder, files opened with sync
 // handles that read and write at positions.
@@ -76,9 +72,8 @@ function cliZip(tmp) {
   return fs.readFileSync(out);
 }
 
-async function loadModule() {
-  const { default: createMlpress } = await import(pathToFileURL(path.join(BUILD, 'mlpress-simd.js')).href);
-  const mod = await createMlpress({ print: () => {}, printErr: () => {} });
+async function loadSimdModule() {
+  const mod = await loadModule('simd');
   mod.FS.mkdir('/in');
   mod.FS.mount(mod.FS.filesystems.NODEFS, { root: path.dirname(SAMPLE) }, '/in');
   mod.FS.mkdir('/out');
@@ -102,7 +97,7 @@ describe('SPILLFS', () => {
   });
 
   test('without OPFS, files stay in memory and are freed', async () => {
-    const mod = await loadModule();
+    const mod = await loadSimdModule();
     const spill = createSpillFs(mod.FS, { thresholdBytes: 4096 });
     mod.FS.mount(spill.fs, {}, '/out');
     assert.equal(await spill.prepare(), false);
@@ -125,7 +120,7 @@ describe('SPILLFS', () => {
       configurable: true,
     });
     try {
-      const mod = await loadModule();
+      const mod = await loadSimdModule();
       const spill = createSpillFs(mod.FS, { thresholdBytes: 4096, poolSize: 3 });
       mod.FS.mount(spill.fs, {}, '/out');
       assert.equal(await spill.prepare(), true);
