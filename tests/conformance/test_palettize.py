@@ -13,6 +13,7 @@ import pytest
 
 import fixtures
 import harness
+import int_tables
 import parity
 import yaml
 
@@ -142,9 +143,9 @@ def test_palettize_vector_with_scale_refused_on_ios18(fixture, fixture_dir, mlpr
 
 
 # --- int8 / uint8 consts (COMPRESSION.md §2.2): an integer LUT, centroids truncated --------------
-# Built here rather than in fixtures.py: two gather tables, one int8 and one uint8, read as
-# integers and cast to fp16. "wide" spans most of each dtype's range, so coremltools' int8
-# uniform arithmetic wraps around (and fails at 4 bits); "narrow" stays within +-60.
+# The two gather tables of int_tables.py, 128 x 64 and 64 x 128. "wide" spans most of each
+# dtype's range, so coremltools' int8 uniform arithmetic wraps around (and fails at 4 bits);
+# "narrow" (spread 15) stays within +-60.
 
 INT_CONFIGS = [
     ("kmeans-4", _cfg(mode="kmeans", nbits=4)),
@@ -159,34 +160,9 @@ INT_CONFIGS = [
 ]
 
 
-def _int_package(path: Path, target: str, spread: float) -> Path:
-    import coremltools as ct
-    from coremltools.converters.mil import Builder as mb
-    from coremltools.converters.mil.mil import types
-    rng = np.random.default_rng(int(spread) + len(target))
-    signed = np.clip(np.round(rng.standard_normal((128, 64)) * spread), -128, 127).astype(np.int8)
-    unsigned = np.clip(np.round(rng.standard_normal((64, 128)) * spread + 128), 0,
-                       255).astype(np.uint8)
-    opset = getattr(ct.target, target)
-
-    @mb.program(input_specs=[mb.TensorSpec(shape=(1, 8), dtype=types.int32)], opset_version=opset)
-    def prog(ids):
-        a = mb.cast(x=mb.gather(x=signed, indices=ids, axis=0, name="g8"), dtype="fp16")
-        b = mb.cast(x=mb.gather(x=unsigned, indices=ids, axis=0, name="gu8"), dtype="fp16")
-        return mb.concat(values=[a, b], axis=-1)
-
-    model = ct.convert(prog, convert_to="mlprogram", minimum_deployment_target=opset,
-                       compute_precision=ct.precision.FLOAT16)
-    model.save(str(path))
-    return path
-
-
 @pytest.fixture(scope="module")
 def int_packages(tmp_path_factory):
-    root = tmp_path_factory.mktemp("int-consts")
-    return {f"{target}-{label}": _int_package(root / f"{target}-{label}.mlpackage", target, spread)
-            for target in ("iOS17", "iOS18") for label, spread in (("wide", 40.0),
-                                                                   ("narrow", 15.0))}
+    return int_tables.packages(tmp_path_factory.mktemp("int-consts"), (128, 64), 15.0)
 
 
 @pytest.mark.parametrize("package", ["iOS17-wide", "iOS17-narrow", "iOS18-wide", "iOS18-narrow"])

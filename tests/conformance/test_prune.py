@@ -11,6 +11,7 @@ import pytest
 
 import fixtures
 import harness
+import int_tables
 import parity
 
 FIXTURES = ["conv_ios16_fp16", "conv_ios18_fp16", "linear_ios17_fp32", "matmul_ios18_fp32",
@@ -96,34 +97,20 @@ def test_large_fp16_weight_pruned_as_in_fp32(sparsity, mlpress, tmp_path):
 
 
 # --- int8 / uint8 consts (COMPRESSION.md §2.2) --------------------------------------------------
-# Built here rather than in fixtures.py: two gather tables, one int8 and one uint8 (integer consts
-# appear from iOS17; iOS17 writes the iOS16 form of constexpr_sparse_to_dense). The int8 table
-# holds -128s (numpy's abs leaves them at -128, the smallest magnitude) and values whose squares
-# wrap in int8 (block norms NaN: nothing pruned); "narrow" holds small values whose squares do
-# not wrap. Structural modes only touch conv / linear weights, so they are asked for by name.
+# The two gather tables of int_tables.py (iOS17 writes the iOS16 form of
+# constexpr_sparse_to_dense), 64 x 32 and 32 x 64. The wide int8 table holds -128s (numpy's abs
+# leaves them at -128, the smallest magnitude) and values whose squares wrap in int8 (block norms
+# NaN: nothing pruned); "narrow" (spread 2) holds small values whose squares do not wrap.
+# Structural modes only touch conv / linear weights, so they are asked for by name.
+
+INT_TABLE_SHAPE = (64, 32)
+INT_NARROW_SPREAD = 2.0
+
 
 def _int_package(path, target: str, spread: float):
-    import coremltools as ct
-    import numpy as np
-    from coremltools.converters.mil import Builder as mb
-    from coremltools.converters.mil.mil import types
-    rng = np.random.default_rng(int(spread) + len(target))
-    signed = np.clip(np.round(rng.standard_normal((64, 32)) * spread), -128, 127).astype(np.int8)
-    if spread > 20:
-        signed[0, :5] = -128
-    unsigned = np.clip(np.round(rng.standard_normal((32, 64)) * spread + 128), 0,
-                       255).astype(np.uint8)
-    opset = getattr(ct.target, target)
-
-    @mb.program(input_specs=[mb.TensorSpec(shape=(1, 8), dtype=types.int32)], opset_version=opset)
-    def prog(ids):
-        a = mb.cast(x=mb.gather(x=signed, indices=ids, axis=0, name="g8"), dtype="fp16")
-        b = mb.cast(x=mb.gather(x=unsigned, indices=ids, axis=0, name="gu8"), dtype="fp16")
-        return mb.concat(values=[a, b], axis=-1)
-
-    ct.convert(prog, convert_to="mlprogram", minimum_deployment_target=opset,
-               compute_precision=ct.precision.FLOAT16).save(str(path))
-    return path
+    """This module's tables at `spread` (with -128s above spread 20), also used by the joint
+    and decompress tests."""
+    return int_tables.build(path, target, spread, INT_TABLE_SHAPE, int8_min=spread > 20)
 
 
 def _by_name(spec: dict) -> dict:
@@ -155,10 +142,8 @@ INT_CONFIGS += [
 
 @pytest.fixture(scope="module")
 def int_packages(tmp_path_factory):
-    root = tmp_path_factory.mktemp("int-consts")
-    return {f"{target}-{label}": _int_package(root / f"{target}-{label}.mlpackage", target, spread)
-            for target in ("iOS17", "iOS18") for label, spread in (("wide", 40.0),
-                                                                   ("narrow", 2.0))}
+    return int_tables.packages(tmp_path_factory.mktemp("int-consts"), INT_TABLE_SHAPE,
+                               INT_NARROW_SPREAD, int8_min_when_wide=True)
 
 
 @pytest.mark.parametrize("package", ["iOS17-wide", "iOS17-narrow", "iOS18-wide", "iOS18-narrow"])
