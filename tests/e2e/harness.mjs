@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -140,4 +141,24 @@ export function makeManyWeights(dir) {
 
 export function makeTmp(prefix) {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+// Registers, in the calling describe, the set-up of the tests on the many-weights model: before
+// them a temporary folder (`prefix`), the fixture built in it and a browser opened (prerequisites
+// checked first), handed to `opened({tmp, fixture, browser, page})`; after them the browser
+// closed and the folder removed.
+export function withManyWeightsBrowser(prefix, opened) {
+  let tmp;
+  let browser;
+  before(async () => {
+    checkPrerequisites();
+    tmp = makeTmp(prefix);
+    const fixture = makeManyWeights(path.join(tmp, 'fixture'));
+    browser = await openBrowser(tmp);
+    opened({ tmp, fixture, browser, page: browser.page });
+  });
+  after(async () => {
+    if (browser) await browser.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
 }

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { checkPrerequisites, makeManyWeights, makeTmp, nativeCompress, openBrowser, SAMPLE } from './harness.mjs';
+import { describe, test } from 'node:test';
+import { nativeCompress, SAMPLE, withManyWeightsBrowser } from './harness.mjs';
 
 const PAL6 = 'palettize 6-bit k-means';
 const INT8 = 'int8 per-channel (iOS16+)';
@@ -20,18 +20,7 @@ describe('several workers on the page', () => {
   let page;
   let fixture;
 
-  before(async () => {
-    checkPrerequisites();
-    tmp = makeTmp('mlpress-e2e-parallel-');
-    fixture = makeManyWeights(path.join(tmp, 'fixture'));
-    browser = await openBrowser(tmp);
-    page = browser.page;
-  });
-
-  after(async () => {
-    if (browser) await browser.close();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  withManyWeightsBrowser('mlpress-e2e-parallel-', (opened) => ({ tmp, fixture, browser, page } = opened));
 
   async function openFixture(workers) {
     await page.goto(`${browser.origin}/?workers=${workers}`);

@@ -4,10 +4,8 @@
 //
 //   node --test tests/e2e/
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { checkPrerequisites, compressOnPageAndCli, makeManyWeights, makeTmp, openBrowser, SAMPLE } from './harness.mjs';
+import { describe, test } from 'node:test';
+import { compressOnPageAndCli, SAMPLE, withManyWeightsBrowser } from './harness.mjs';
 
 const PAL6 = 'palettize 6-bit k-means';
 const INT8 = 'int8 per-channel (iOS16+)';
@@ -18,18 +16,7 @@ describe('progress, cancel and folders on the page', () => {
   let page;
   let fixture;
 
-  before(async () => {
-    checkPrerequisites();
-    tmp = makeTmp('mlpress-e2e-progress-');
-    fixture = makeManyWeights(path.join(tmp, 'fixture'));
-    browser = await openBrowser(tmp);
-    page = browser.page;
-  });
-
-  after(async () => {
-    if (browser) await browser.close();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  withManyWeightsBrowser('mlpress-e2e-progress-', (opened) => ({ tmp, fixture, browser, page } = opened));
 
   // query '?workers=1': one worker, whose progress is one weight after the other (pool.js).
   async function loadPage(query = '') {
