@@ -13,7 +13,11 @@ process (0 in a fresh one: the name a user sees and the one mlpress accepts). Ea
 coremltools' earlier steps (global configs) and saves the package, then runs the last step with
 a single op_name_configs key through coremltools in a fresh process and through mlpress on that
 same saved package; both must compress the same weights into the same ops and values (op names
-aside: coremltools names the new ops after the payload's load-time name)."""
+aside: coremltools names the new ops after the payload's load-time name).
+
+The fresh processes are forked, one per case, from a server process that has imported
+coremltools and loaded nothing (importing it anew for every case took most of the time): each
+child starts with the counts a new process has."""
 
 from __future__ import annotations
 
@@ -94,25 +98,87 @@ def _chain(package: Path, consumer: str, param: str) -> dict[str, str]:
     return names
 
 
-_FRESH = """
-import json, sys, warnings
+# A process that imports coremltools and nothing of ours, then for each request (a JSON line on
+# stdin) forks a child that runs coremltools' step, its output in the request's log file, and
+# answers with the child's exit status. The server itself never loads a program, so each child
+# starts from the state of a process that has just imported coremltools.
+_FORK_SERVER = """
+import json, os, sys, traceback, warnings
 warnings.simplefilter("ignore")
 import coremltools as ct
-api, src, cfg, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
-model = ct.models.MLModel(src, skip_model_load=True)
-config = ct.optimize.coreml.OptimizationConfig.from_dict(cfg)
-getattr(ct.optimize.coreml, api)(model, config, joint_compression=True).save(out)
+sys.stdout.write("ready\\n")
+sys.stdout.flush()
+for line in sys.stdin:
+    request = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            model = ct.models.MLModel(request["src"], skip_model_load=True)
+            config = ct.optimize.coreml.OptimizationConfig.from_dict(request["config"])
+            getattr(ct.optimize.coreml, request["api"])(
+                model, config, joint_compression=True).save(request["out"])
+            status = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+    _, wait_status = os.waitpid(pid, 0)
+    sys.stdout.write(json.dumps(os.waitstatus_to_exitcode(wait_status)) + "\\n")
+    sys.stdout.flush()
 """
 
 
-def _fresh_reference(src: Path, step: dict, key: str, out: Path) -> Path:
+class _FreshCoremltools:
+    """The fork server above, started once for the module."""
+
+    def __init__(self):
+        import subprocess
+        import sys
+        self._server = subprocess.Popen([sys.executable, "-c", _FORK_SERVER],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True)
+        assert self._answer(600) == "ready", "the coremltools fork server did not start"
+
+    def _answer(self, timeout: float) -> str:
+        import select
+        ready, _, _ = select.select([self._server.stdout], [], [], timeout)
+        assert ready, f"no answer from the coremltools fork server in {timeout} s"
+        answer = self._server.stdout.readline()
+        assert answer, "the coremltools fork server ended"
+        return answer.strip()
+
+    def run(self, api: str, src: Path, config: dict, out: Path, log: Path) -> int:
+        """The exit status of a child that ran coremltools' `api` with `config` on `src`."""
+        request = {"api": api, "src": str(src), "config": config, "out": str(out),
+                   "log": str(log)}
+        self._server.stdin.write(json.dumps(request) + "\n")
+        self._server.stdin.flush()
+        return int(self._answer(600))
+
+    def close(self):
+        self._server.stdin.close()
+        self._server.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def fresh_coremltools():
+    server = _FreshCoremltools()
+    yield server
+    server.close()
+
+
+def _fresh_reference(fresh: _FreshCoremltools, src: Path, step: dict, key: str,
+                     out: Path) -> Path:
     """coremltools' joint `step` keyed by `key`, in a process that has loaded nothing yet."""
-    import subprocess
-    import sys
-    run = subprocess.run([sys.executable, "-c", _FRESH, API[step["config_type"]], str(src),
-                          json.dumps(_config(step, key)), str(out)],
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
+    log = out.with_suffix(".log")
+    status = fresh.run(API[step["config_type"]], src, _config(step, key), out, log)
+    assert status == 0, log.read_text()[-3000:]
     return out
 
 
@@ -171,13 +237,13 @@ def int_package(tmp_path_factory):
 @pytest.mark.parametrize("where,earlier,last,role,selects", [
     pytest.param(w, e, l, r, s, id=c) for c, w, e, l, r, s in CASES])
 def test_joint_key_names_chain_op(where, earlier, last, role, selects, fixture_dir, int_package,
-                                  mlpress, tmp_path):
+                                  fresh_coremltools, mlpress, tmp_path):
     source, consumer, param = where
     src = (fixtures.fixture_path("conv_ios18_fp16", fixture_dir) if source == "conv"
            else int_package)
     before = _earlier(src, earlier, tmp_path / "before.mlpackage")
     key = _chain(before, consumer, param)[role]
-    ref = _fresh_reference(before, last, key, tmp_path / "ref.mlpackage")
+    ref = _fresh_reference(fresh_coremltools, before, last, key, tmp_path / "ref.mlpackage")
     job = tmp_path / "job.json"
     job.write_text(json.dumps({"steps": [{"config": _config(last, key),
                                           "joint_compression": True}]}))
