@@ -345,6 +345,44 @@ global_config:
   granularity: per_channel
 `;
 
+// The transformer presets' configs: int4 per-block quantization of every weight but the
+// embedding tables (gather inputs), and 6-bit palettization of those tables.
+const INT4_BLOCK_BUT_EMBEDDINGS = `config_type: OpLinearQuantizerConfig
+global_config:
+  mode: linear_symmetric
+  dtype: int4
+  granularity: per_block
+  block_size: 32
+op_type_configs:
+  gather: null
+`;
+
+const PAL6_EMBEDDINGS = `config_type: OpPalettizerConfig
+op_type_configs:
+  gather:
+    nbits: 6
+    mode: kmeans
+`;
+
+// `text` with every non-empty line indented by `spaces` (a config nested in a job's steps).
+function indented(text, spaces) {
+  return text.replace(/^(?=.)/gm, ' '.repeat(spaces));
+}
+
+// An iOS18 transformer preset: a fixed config `text`; the note names the embedding tables with
+// `embeddingsDone` (what the config does to them), or says `noEmbeddings` when there are none.
+function transformerPreset({ label, tag, text, embeddingsDone, noEmbeddings }) {
+  return {
+    label,
+    tag,
+    needs: 'iOS18',
+    build(report) {
+      const embeddings = embeddingWeights(report);
+      return { text, note: embeddings.length ? `${embeddingsDone}: ${embeddings.join(', ')}.` : noEmbeddings };
+    },
+  };
+}
+
 // key -> {label, tag, needs, build(report) -> {text, note}}.
 export const MODEL_PRESETS = {
   cnn: {
@@ -378,56 +416,34 @@ export const MODEL_PRESETS = {
       };
     },
   },
-  transformer: {
+  transformer: transformerPreset({
     label: 'transformer: int4 per-block 32 (iOS18), embeddings kept dense',
     tag: 'tfm-int4',
-    needs: 'iOS18',
-    build(report) {
-      const embeddings = embeddingWeights(report);
-      return {
-        text:
-          `# Transformer: int4 per-block linear quantization, blocks of 32 (iOS18 models only).\n` +
-          `# Embedding tables (gather inputs) stay dense here; the preset "embeddings palettized"\n` +
-          `# palettizes them in a second step.\n` +
-          `config_type: OpLinearQuantizerConfig\nglobal_config:\n  mode: linear_symmetric\n  dtype: int4\n` +
-          `  granularity: per_block\n  block_size: 32\nop_type_configs:\n  gather: null\n`,
-        note: embeddings.length ? `Embeddings kept dense: ${embeddings.join(', ')}.` : 'No embedding (gather) weights found.',
-      };
-    },
-  },
+    text:
+      `# Transformer: int4 per-block linear quantization, blocks of 32 (iOS18 models only).\n` +
+      `# Embedding tables (gather inputs) stay dense here; the preset "embeddings palettized"\n` +
+      `# palettizes them in a second step.\n` +
+      INT4_BLOCK_BUT_EMBEDDINGS,
+    embeddingsDone: 'Embeddings kept dense',
+    noEmbeddings: 'No embedding (gather) weights found.',
+  }),
   // Two steps, not joint: coremltools takes one config type per call, so the int4 quantizer
   // and the palettizer are two calls, each on weights the other leaves alone (a palettized
   // table is no longer a const, so a later non-joint step would skip it anyway).
-  'tfm-pal': {
+  'tfm-pal': transformerPreset({
     label: 'transformer: int4 per-block 32, embeddings palettized 6-bit (iOS18)',
     tag: 'tfm-int4-pal6',
-    needs: 'iOS18',
-    build(report) {
-      const embeddings = embeddingWeights(report);
-      return {
-        text: `# Transformer (iOS18 models only), in two steps as two coremltools calls:
-# 1. linear_quantize_weights: int4 per-block, blocks of 32, for every weight but the
-#    embedding tables (gather inputs);
-# 2. palettize_weights: the embedding tables to 6 bits (a 64-entry k-means lookup table).
-steps:
-  - config:
-      config_type: OpLinearQuantizerConfig
-      global_config:
-        mode: linear_symmetric
-        dtype: int4
-        granularity: per_block
-        block_size: 32
-      op_type_configs:
-        gather: null
-  - config:
-      config_type: OpPalettizerConfig
-      op_type_configs:
-        gather:
-          nbits: 6
-          mode: kmeans
-`,
-        note: embeddings.length ? `Embeddings palettized: ${embeddings.join(', ')}.` : 'No embedding (gather) weights found: only the int4 step applies.',
-      };
-    },
-  },
+    text:
+      `# Transformer (iOS18 models only), in two steps as two coremltools calls:\n` +
+      `# 1. linear_quantize_weights: int4 per-block, blocks of 32, for every weight but the\n` +
+      `#    embedding tables (gather inputs);\n` +
+      `# 2. palettize_weights: the embedding tables to 6 bits (a 64-entry k-means lookup table).\n` +
+      `steps:\n` +
+      `  - config:\n` +
+      indented(INT4_BLOCK_BUT_EMBEDDINGS, 6) +
+      `  - config:\n` +
+      indented(PAL6_EMBEDDINGS, 6),
+    embeddingsDone: 'Embeddings palettized',
+    noEmbeddings: 'No embedding (gather) weights found: only the int4 step applies.',
+  }),
 };
