@@ -13,7 +13,7 @@ import pytest
 
 import fixtures
 import harness
-import int_tables
+import int_table_packages
 import parity
 import yaml
 
@@ -143,8 +143,8 @@ def test_palettize_vector_with_scale_refused_on_ios18(fixture, fixture_dir, mlpr
 
 
 # --- int8 / uint8 consts (COMPRESSION.md §2.2): an integer LUT, centroids truncated --------------
-# The two gather tables of int_tables.py, 128 x 64 and 64 x 128. "wide" spans most of each
-# dtype's range, so coremltools' int8 uniform arithmetic wraps around (and fails at 4 bits);
+# The two gather tables of int_table_packages.py, 128 x 64 and 64 x 128. "wide" spans most of
+# each dtype's range, so coremltools' int8 uniform arithmetic wraps around (and fails at 4 bits);
 # "narrow" (spread 15) stays within +-60.
 
 INT_CONFIGS = [
@@ -162,7 +162,7 @@ INT_CONFIGS = [
 
 @pytest.fixture(scope="module")
 def int_packages(tmp_path_factory):
-    return int_tables.packages(tmp_path_factory.mktemp("int-consts"), (128, 64), 15.0)
+    return int_table_packages.packages(tmp_path_factory.mktemp("int-consts"), (128, 64), 15.0)
 
 
 @pytest.mark.parametrize("package", ["iOS17-wide", "iOS17-narrow", "iOS18-wide", "iOS18-narrow"])

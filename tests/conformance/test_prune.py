@@ -11,7 +11,7 @@ import pytest
 
 import fixtures
 import harness
-import int_tables
+import int_table_packages
 import parity
 
 FIXTURES = ["conv_ios16_fp16", "conv_ios18_fp16", "linear_ios17_fp32", "matmul_ios18_fp32",
@@ -97,7 +97,7 @@ def test_large_fp16_weight_pruned_as_in_fp32(sparsity, mlpress, tmp_path):
 
 
 # --- int8 / uint8 consts (COMPRESSION.md §2.2) --------------------------------------------------
-# The two gather tables of int_tables.py (iOS17 writes the iOS16 form of
+# The two gather tables of int_table_packages.py (iOS17 writes the iOS16 form of
 # constexpr_sparse_to_dense), 64 x 32 and 32 x 64. The wide int8 table holds -128s (numpy's abs
 # leaves them at -128, the smallest magnitude) and values whose squares wrap in int8 (block norms
 # NaN: nothing pruned); "narrow" (spread 2) holds small values whose squares do not wrap.
@@ -110,7 +110,7 @@ INT_NARROW_SPREAD = 2.0
 def _int_package(path, target: str, spread: float):
     """This module's tables at `spread` (with -128s above spread 20), also used by the joint
     and decompress tests."""
-    return int_tables.build(path, target, spread, INT_TABLE_SHAPE, int8_min=spread > 20)
+    return int_table_packages.build(path, target, spread, INT_TABLE_SHAPE, int8_min=spread > 20)
 
 
 def _by_name(spec: dict) -> dict:
@@ -142,7 +142,7 @@ INT_CONFIGS += [
 
 @pytest.fixture(scope="module")
 def int_packages(tmp_path_factory):
-    return int_tables.packages(tmp_path_factory.mktemp("int-consts"), INT_TABLE_SHAPE,
+    return int_table_packages.packages(tmp_path_factory.mktemp("int-consts"), INT_TABLE_SHAPE,
                                INT_NARROW_SPREAD, int8_min_when_wide=True)
 
 
