@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "core/io/error.h"
@@ -34,6 +35,43 @@ std::string random_suffix() {
   std::snprintf(buf, sizeof buf, "%08x", dist(device));
   return buf;
 }
+
+// A staged file.
+class StagedFile final : public PackageFileSink {
+ public:
+  explicit StagedFile(const std::string& path) : sink_(path) {}
+  void write_at(uint64_t offset, std::span<const std::byte> src) override {
+    sink_.write_at(offset, src);
+  }
+  std::string describe() const override { return sink_.describe(); }
+  void close() override { sink_.close(); }
+
+ private:
+  FileSink sink_;
+};
+
+// The archive's streamed entry, named after the output in messages.
+class ZipEntryFile final : public PackageFileSink {
+ public:
+  ZipEntryFile(ZipWriter& zip, ByteSink& sink, std::string name)
+      : zip_(zip), sink_(sink), name_(std::move(name)) {}
+  void write_at(uint64_t offset, std::span<const std::byte> src) override {
+    if (closed_) throw Error(name_ + ": write after close");
+    sink_.write_at(offset, src);
+  }
+  std::string describe() const override { return name_; }
+  void close() override {
+    if (closed_) return;
+    closed_ = true;
+    zip_.finish_stored();
+  }
+
+ private:
+  ZipWriter& zip_;
+  ByteSink& sink_;
+  std::string name_;
+  bool closed_ = false;
+};
 
 }  // namespace
 
@@ -70,6 +108,19 @@ std::string PackageWriter::staged_path(const std::string& relative) {
   fs::create_directories(path.parent_path(), ec);
   if (ec) throw Error(path.string() + ": cannot create folder: " + ec.message());
   return path.string();
+}
+
+std::unique_ptr<PackageFileSink> PackageWriter::open_file(const std::string& relative,
+                                                          uint64_t rewritable_head) {
+  // The parent folders are made in the staging folder either way: they are the archive's
+  // folder entries too.
+  const std::string staged = staged_path(relative);
+  if (kind_ == OutputKind::Directory || streamed_) return std::make_unique<StagedFile>(staged);
+  if (!zip_) zip_ = std::make_unique<ZipWriter>(staging_.string() + ".zip");
+  const std::string entry = name_ + ".mlpackage/" + relative;
+  ByteSink& sink = zip_->begin_stored(entry, rewritable_head);
+  streamed_ = true;
+  return std::make_unique<ZipEntryFile>(*zip_, sink, out_.string() + ":" + entry);
 }
 
 void PackageWriter::add_directory(const std::string& relative) {
@@ -114,8 +165,8 @@ uint64_t PackageWriter::commit() {
     return total;
   }
 
-  // Zip: Manifest.json first, then the rest in sorted order; weight files stored, not deflated,
-  // so that readers can seek in them.
+  // Zip: after the streamed entry (if any), the folders, then Manifest.json, then the rest in
+  // sorted order; weight files stored, not deflated, so that readers can seek in them.
   std::sort(dirs.begin(), dirs.end());
   std::sort(files.begin(), files.end(), [](const std::string& a, const std::string& b) {
     if ((a == "Manifest.json") != (b == "Manifest.json")) return a == "Manifest.json";
@@ -124,7 +175,8 @@ uint64_t PackageWriter::commit() {
   const std::string top = name_ + ".mlpackage/";
   const fs::path zip_tmp = staging_.string() + ".zip";
   {
-    ZipWriter zip(zip_tmp.string());
+    if (!zip_) zip_ = std::make_unique<ZipWriter>(zip_tmp.string());
+    ZipWriter& zip = *zip_;
     zip.add_directory(top);
     for (const auto& dir : dirs) zip.add_directory(top + dir + "/");
     for (const auto& file : files) {
@@ -132,6 +184,7 @@ uint64_t PackageWriter::commit() {
       zip.add_file(top + file, (staging_ / file).string(), store);
     }
     zip.close();
+    zip_.reset();
   }
   fs::rename(zip_tmp, out_, ec);
   if (ec) {

@@ -2,13 +2,27 @@
 // Writes an output package completely or not at all: files are staged in a temporary folder
 // beside the output, then either renamed into place (OUT.mlpackage) or zipped into a
 // temporary archive that is renamed into place (OUT.zip, one NAME.mlpackage/ top folder).
-// Destroying an uncommitted writer removes everything it staged.
+// For a zip, the first file opened with open_file (the weight.bin) is not staged: it is
+// written straight into the archive as its first entry, and the staged files follow it.
+// Destroying an uncommitted writer removes everything it staged or wrote.
 #include <filesystem>
+#include <memory>
 #include <string>
+
+#include "core/io/byte_source.h"
 
 namespace mlpress {
 
+class ZipWriter;
+
 enum class OutputKind { Zip, Directory };
+
+// A package file written while the package is being made; close() finishes it (and throws if
+// it could not be written completely).
+class PackageFileSink : public ByteSink {
+ public:
+  virtual void close() = 0;
+};
 
 class PackageWriter {
  public:
@@ -23,6 +37,12 @@ class PackageWriter {
   const std::string& name() const { return name_; }
   // Local path where the package-relative file `relative` is to be written (parents created).
   std::string staged_path(const std::string& relative);
+  // Opens the package-relative file `relative` for writing. For a zip output the first file
+  // opened this way goes straight into the archive (a stored entry): it must be written in
+  // order, except that its first `rewritable_head` bytes may be written again
+  // (ZipWriter::begin_stored), and closed before commit(). Files opened after it are staged
+  // (and may be written in any order) while it is still open.
+  std::unique_ptr<PackageFileSink> open_file(const std::string& relative, uint64_t rewritable_head);
   // Makes sure the folder `relative` exists in the output, even if it stays empty (a manifest
   // item may name an empty weights folder, and every item path must exist).
   void add_directory(const std::string& relative);
@@ -35,6 +55,8 @@ class PackageWriter {
   std::string name_;
   OutputKind kind_ = OutputKind::Zip;
   bool committed_ = false;
+  std::unique_ptr<ZipWriter> zip_;  // zip output: made by the first open_file, or by commit()
+  bool streamed_ = false;           // the archive's streamed entry is taken
 };
 
 // Output kind from the path, or throws naming the path.

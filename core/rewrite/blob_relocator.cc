@@ -41,7 +41,9 @@ BlobRelocator::Output& BlobRelocator::output_for(const std::string& file) {
   auto it = outputs_.find(file);
   if (it != outputs_.end()) return it->second;
   Output out;
-  out.sink = std::make_unique<FileSink>(writer_.staged_path(file));
+  // The blob writer rewrites only its header once a byte is past it (what a zip entry streamed
+  // with a running CRC allows).
+  out.sink = writer_.open_file(file, blob::kHeaderSize);
   out.writer = std::make_unique<blob::BlobWriter>(*out.sink);
   files_.insert(file);
   return outputs_.emplace(file, std::move(out)).first->second;

@@ -34,7 +34,7 @@ class BlobRelocator {
 
  private:
   struct Output {
-    std::unique_ptr<FileSink> sink;
+    std::unique_ptr<PackageFileSink> sink;
     std::unique_ptr<blob::BlobWriter> writer;
     std::map<uint64_t, uint64_t> moved;  // input metadata offset -> output metadata offset
   };

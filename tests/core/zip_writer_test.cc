@@ -1,9 +1,12 @@
-// ZipWriter: archives it writes read back byte for byte, stored entries lie uncompressed in the
-// file, and a writer that is not closed (or fails to close) leaves no file behind.
+// ZipWriter: archives it writes read back byte for byte, are the bytes libzip writes for the
+// same entries (libzip, linked for reading, is the reference), stored entries lie uncompressed in
+// the file, a streamed entry's CRC covers its rewritten head, ZIP64 records read back, and a
+// writer that is not closed (or fails) leaves no file behind.
 #include "core/package/zip_writer.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <zip.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -214,27 +217,186 @@ TEST_F(ZipWriterTest, DuplicateEntryNamesAreRefused) {
   }
 }
 
-TEST_F(ZipWriterTest, FailedCloseNamesThePathAndLeavesNoFile) {
-  const std::string source = path("weight.bin");
-  write_file(source, counting_bytes(1000));
+TEST_F(ZipWriterTest, OutOfOrderWriteDiscardsTheArchive) {
   const std::string zip = path("failed.zip");
   ZipWriter writer(zip);
   writer.add_bytes("Foo.mlpackage/Manifest.json", bytes_of("{}"), false);
-  writer.add_file("Foo.mlpackage/Data/weight.bin", source, true);
-  fs::remove(source);
+  ByteSink& sink = writer.begin_stored("Foo.mlpackage/Data/weight.bin", 8);
+  sink.write_at(0, counting_bytes(100));
+  sink.write_at(4, counting_bytes(4));  // inside the rewritable head: allowed
   try {
-    writer.close();
-    ADD_FAILURE() << "close succeeded without its source file";
+    sink.write_at(50, counting_bytes(10));
+    ADD_FAILURE() << "a write behind the end of the entry was accepted";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(zip + ": cannot write zip archive: ", 0), 0u) << e.what();
+    EXPECT_EQ(std::string(e.what()), zip +
+                                         ":Foo.mlpackage/Data/weight.bin: written out of order "
+                                         "(10 bytes at offset 50, the entry has 100)");
   }
   EXPECT_TRUE(files_in_dir().empty());
   try {
     writer.close();
-    ADD_FAILURE() << "second close succeeded";
+    ADD_FAILURE() << "close succeeded after a failure";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), zip + ": archive was discarded after an earlier failure");
   }
+}
+
+TEST_F(ZipWriterTest, NoOtherEntryWhileOneIsStreamed) {
+  const std::string zip = path("busy.zip");
+  ZipWriter writer(zip);
+  writer.begin_stored("a.bin", 0);
+  EXPECT_THROW(writer.add_bytes("b", bytes_of("1"), false), Error);
+  writer.close();  // finishes the streamed entry
+  ZipReader reader(zip);
+  ASSERT_EQ(reader.entries().size(), 1u);
+  EXPECT_EQ(reader.entries()[0].size, 0u);
+}
+
+// The same entries written by libzip (as mlpress wrote archives before it had its own writer):
+// fixed time and modes, level-9 deflate, stored where asked.
+struct RefEntry {
+  std::string name;
+  std::vector<std::byte> data;
+  bool store = false;
+};
+
+void write_with_libzip(const std::string& path, const std::vector<RefEntry>& entries) {
+  int code = 0;
+  zip_t* archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
+  ASSERT_NE(archive, nullptr);
+  for (const RefEntry& entry : entries) {
+    zip_int64_t index;
+    const bool dir = entry.name.back() == '/';
+    if (dir) {
+      index = zip_dir_add(archive, entry.name.c_str(), ZIP_FL_ENC_UTF_8);
+    } else {
+      zip_source_t* source = zip_source_buffer(archive, entry.data.data(), entry.data.size(), 0);
+      index = zip_file_add(archive, entry.name.c_str(), source, ZIP_FL_ENC_UTF_8);
+      ASSERT_GE(index, 0);
+      ASSERT_EQ(zip_set_file_compression(archive, zip_uint64_t(index),
+                                         entry.store ? ZIP_CM_STORE : ZIP_CM_DEFLATE, 0),
+                0);
+    }
+    ASSERT_GE(index, 0) << entry.name;
+    ASSERT_EQ(zip_file_set_dostime(archive, zip_uint64_t(index), 0, (1 << 5) | 1, 0), 0);
+    ASSERT_EQ(zip_file_set_external_attributes(archive, zip_uint64_t(index), 0, ZIP_OPSYS_UNIX,
+                                               (dir ? 040755u : 0100644u) << 16),
+              0);
+  }
+  ASSERT_EQ(zip_close(archive), 0) << zip_strerror(archive);
+}
+
+std::vector<RefEntry> reference_entries() {
+  std::vector<std::byte> text;
+  for (int i = 0; i < 2000; ++i) {
+    const auto line = bytes_of("{\"weight_" + std::to_string(i % 37) +
+                               "\": " + std::to_string(i * i % 1009) + "},\n");
+    text.insert(text.end(), line.begin(), line.end());
+  }
+  return {{"Foo.mlpackage/", {}, false},
+          {"Foo.mlpackage/Data/", {}, false},
+          {"Foo.mlpackage/Manifest.json", bytes_of("{\"fileFormatVersion\": \"1.0.0\"}"), false},
+          {"Foo.mlpackage/Data/model.mlmodel", counting_bytes(300001), false},
+          {"Foo.mlpackage/Data/text.json", text, false},
+          {"Foo.mlpackage/Data/empty.txt", {}, false},
+          {"Foo.mlpackage/Data/empty.bin", {}, true},
+          {"Foo.mlpackage/Data/caf\xc3\xa9.bin", counting_bytes(1000), true},
+          {"Foo.mlpackage/Data/weight.bin", counting_bytes(2500000), true}};
+}
+
+TEST_F(ZipWriterTest, SameBytesAsLibzip) {
+  const std::vector<RefEntry> entries = reference_entries();
+  write_with_libzip(path("libzip.zip"), entries);
+  {
+    ZipWriter writer(path("ours.zip"));
+    for (const RefEntry& entry : entries) {
+      if (entry.name.back() == '/') {
+        writer.add_directory(entry.name);
+      } else if (entry.name.ends_with("model.mlmodel")) {
+        write_file(path("model.mlmodel"), entry.data);  // from a file, read in pieces
+        writer.add_file(entry.name, path("model.mlmodel"), entry.store);
+      } else {
+        writer.add_bytes(entry.name, entry.data, entry.store);
+      }
+    }
+    writer.close();
+  }
+  const std::vector<std::byte> ours = read_file(path("ours.zip"));
+  const std::vector<std::byte> reference = read_file(path("libzip.zip"));
+  ASSERT_EQ(ours.size(), reference.size());
+  EXPECT_TRUE(ours == reference);
+}
+
+TEST_F(ZipWriterTest, StreamedEntryIsTheBytesLibzipWritesForTheFinalData) {
+  // A file whose 64-byte head is rewritten as it grows (as BlobWriter's header is), written
+  // in uneven pieces; libzip gets the final bytes whole.
+  std::vector<std::byte> data = counting_bytes(3000000);
+  const std::vector<RefEntry> entries = {{"Foo.mlpackage/Data/weight.bin", data, true},
+                                         {"Foo.mlpackage/", {}, false},
+                                         {"Foo.mlpackage/Manifest.json", bytes_of("{}"), false}};
+  write_with_libzip(path("libzip.zip"), entries);
+  {
+    ZipWriter writer(path("ours.zip"));
+    ByteSink& sink = writer.begin_stored(entries[0].name, 64);
+    std::vector<std::byte> head(64, std::byte{0xAA});
+    sink.write_at(0, std::span(head).first(20));
+    sink.write_at(20, std::span(head).subspan(20));
+    size_t done = 64;
+    for (size_t piece = 7; done < data.size(); piece = piece * 3 + 1) {
+      const size_t n = std::min(piece, data.size() - done);
+      sink.write_at(done, std::span(data).subspan(done, n));
+      sink.write_at(0, head);  // stale head bytes, overwritten below
+      done += n;
+    }
+    sink.write_at(0, std::span(data).first(64));
+    writer.finish_stored();
+    writer.add_directory(entries[1].name);
+    writer.add_bytes(entries[2].name, entries[2].data, false);
+    writer.close();
+  }
+  EXPECT_TRUE(read_file(path("ours.zip")) == read_file(path("libzip.zip")));
+}
+
+TEST_F(ZipWriterTest, Zip64RecordsReadBack) {
+  // With the ZIP64 thresholds lowered, every record kind is written: a streamed entry whose
+  // data moves up for its local ZIP64 extra, stored and deflated entries past the size limit,
+  // offsets past it, and the ZIP64 end records for the entry count.
+  const std::vector<std::byte> streamed = counting_bytes(5000);
+  const std::vector<std::byte> stored = counting_bytes(3000);
+  const std::vector<std::byte> small = bytes_of("small");
+  const std::string zip = path("zip64.zip");
+  {
+    ZipWriter writer(zip);
+    writer.set_zip64_threshold_for_testing(1000, 3);
+    ByteSink& sink = writer.begin_stored("Foo.mlpackage/Data/weight.bin", 64);
+    sink.write_at(0, std::span(streamed).first(10));
+    sink.write_at(10, std::span(streamed).subspan(10));
+    writer.finish_stored();
+    writer.add_directory("Foo.mlpackage/");
+    writer.add_bytes("Foo.mlpackage/stored.bin", stored, true);
+    writer.add_bytes("Foo.mlpackage/deflated.bin", stored, false);
+    writer.add_bytes("Foo.mlpackage/small.txt", small, false);
+    writer.close();
+  }
+  ZipReader reader(zip);
+  ASSERT_EQ(reader.entries().size(), 5u);
+  EXPECT_EQ(read_all(*reader.open_entry("Foo.mlpackage/Data/weight.bin")), streamed);
+  EXPECT_EQ(read_all(*reader.open_entry("Foo.mlpackage/stored.bin")), stored);
+  EXPECT_EQ(read_all(*reader.open_entry("Foo.mlpackage/deflated.bin")), stored);
+  EXPECT_EQ(reader.read_entry("Foo.mlpackage/small.txt", 100), small);
+  // libzip itself checks the CRCs when it reads every entry through.
+  int code = 0;
+  zip_t* archive = zip_open(zip.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
+  ASSERT_NE(archive, nullptr) << code;
+  for (zip_int64_t i = 0; i < zip_get_num_entries(archive, 0); ++i) {
+    zip_file_t* file = zip_fopen_index(archive, zip_uint64_t(i), 0);
+    ASSERT_NE(file, nullptr);
+    std::vector<char> buffer(10000);
+    while (zip_fread(file, buffer.data(), buffer.size()) > 0) {
+    }
+    EXPECT_EQ(zip_fclose(file), 0) << "entry " << i;
+  }
+  zip_discard(archive);
 }
 
 TEST_F(ZipWriterTest, MissingDirectoryIsReportedAtOnce) {
