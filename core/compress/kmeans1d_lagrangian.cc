@@ -1,5 +1,6 @@
 #include "core/compress/kmeans1d_lagrangian.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -9,8 +10,15 @@
 namespace mlpress::compress {
 namespace {
 
-// Above this many values the first price comes from a coarsened copy of about this many.
-constexpr size_t kCoarseValues = size_t(1) << 16;
+// The coarsened copy that prices the full values has about n / kCoarseShrink values (at most
+// kCoarseMax), but never fewer than kCoarsePerCluster per cluster: its cluster costs then differ
+// from the full ones by the scatter inside the merged runs (the same for every clustering) plus a
+// restriction of the cuts to run boundaries that is tiny against a cluster's cost, so its
+// marginal costs (the prices) are those of the full values to far better than the width of the
+// price interval that gives k. Its several solves then cost a fraction of one on the full values.
+constexpr size_t kCoarseShrink = 32;
+constexpr size_t kCoarsePerCluster = 16;
+constexpr size_t kCoarseMax = size_t(1) << 16;
 // Newton steps usually land in 1 to 4 solves; the chords alone converge, more slowly.
 constexpr size_t kMaxSolves = 48;
 // Every this many solves the step is a chord, whatever Newton proposes: it is the step that
@@ -25,68 +33,142 @@ struct Probe {
   double cost;
 };
 
-struct SearchOutcome {
-  std::optional<std::vector<size_t>> starts;
-  double lambda;  // the price that gave k, or the last one tried
+// The hull vertices solved so far on one set of values, both ends included from the start: at
+// price 0 every value is its own cluster at cost 0; at an infinite price one cluster.
+class Hull {
+ public:
+  explicit Hull(const SegmentCost& cost)
+      : vertices_{{0.0, cost.size(), 0.0},
+                  {std::numeric_limits<double>::infinity(), 1, cost(0, cost.size())}} {}
+
+  void add(const Probe& p) { vertices_.push_back(p); }
+  const Probe* with(size_t count) const {
+    for (const Probe& p : vertices_) {
+      if (p.count == count) return &p;
+    }
+    return nullptr;
+  }
+  // The vertex with the fewest clusters above k, and the one with the most below k.
+  Probe above(size_t k) const {
+    Probe best = vertices_[0];
+    for (const Probe& p : vertices_) {
+      if (p.count > k && p.count < best.count) best = p;
+    }
+    return best;
+  }
+  Probe below(size_t k) const {
+    Probe best = vertices_[1];
+    for (const Probe& p : vertices_) {
+      if (p.count < k && p.count > best.count) best = p;
+    }
+    return best;
+  }
+
+ private:
+  std::vector<Probe> vertices_;
 };
 
-SearchOutcome search(const SegmentCost& cost, size_t k, double lambda, size_t* solves) {
-  const size_t n = cost.size();
-  PenalizedSegmenter segmenter(cost);
-  // Bracketing hull vertices: at price 0 every value is its own cluster at cost 0; at an
-  // infinite price one cluster.
-  Probe more{0.0, n, 0.0};
-  Probe fewer{std::numeric_limits<double>::infinity(), 1, cost(0, n)};
-  bool chord = false;
+// The price of the hull's chord between two vertices: every price on it is optimal for both,
+// and it finds a vertex strictly between them if there is one.
+double chord(const Probe& more, const Probe& fewer) {
+  return (fewer.cost - more.cost) / double(more.count - fewer.count);
+}
+
+// Once the bracket spans at most this many counts, chords (which land in it for sure) beat
+// Newton steps (which treat the count as continuous and overshoot by a few).
+constexpr size_t kChordSpan = 4;
+
+struct SearchOutcome {
+  bool found = false;
+  double lambda = 0;  // the price that gave k, or the last one tried
+  double cost = 0;    // f(k) when found (from prefix sums)
+};
+
+// Searches a price whose penalised optimum has exactly k clusters, starting at `lambda` (or at
+// the chord of a narrow bracket of known vertices), adding every solve to `hull`. When found by a
+// solve, the segmenter holds that optimum; a vertex already in the hull is returned unsolved.
+SearchOutcome search(PenalizedSegmenter& segmenter, Hull& hull, size_t k, double lambda,
+                     size_t* solves) {
+  if (const Probe* known = hull.with(k)) return {true, known->lambda, known->cost};
+  {
+    const Probe more = hull.above(k);
+    const Probe fewer = hull.below(k);
+    if (more.count - fewer.count <= kChordSpan) lambda = chord(more, fewer);
+  }
+  bool chorded = false;
   for (size_t solve = 1; solve <= kMaxSolves; ++solve) {
+    const Probe more = hull.above(k);
+    const Probe fewer = hull.below(k);
     const PenalizedSegmentation got = segmenter.solve(lambda);
     ++*solves;
-    if (got.count == k) return {segmenter.starts(), lambda};
+    if (got.count == k) {
+      hull.add({lambda, got.count, got.cost});
+      return {true, lambda, got.cost};
+    }
     // A chord between two hull vertices that finds no vertex strictly between them: f is linear
     // from one to the other, so no price yields k.
-    if (chord && (got.count >= more.count || got.count <= fewer.count)) break;
-    const Probe probe{lambda, got.count, got.cost};
-    if (got.count > k) {
-      more = probe;
-    } else {
-      fewer = probe;
-    }
-    // Newton on m(lambda) ~ lambda^(-1/3); a chord when that leaves the bracket or its turn.
+    if (chorded && (got.count >= more.count || got.count <= fewer.count)) break;
+    hull.add({lambda, got.count, got.cost});
+    const Probe new_more = hull.above(k);
+    const Probe new_fewer = hull.below(k);
+    // Newton on m(lambda) ~ lambda^(-1/3); a chord when that leaves the bracket, when the
+    // bracket is narrow, or on its turn.
     double next = lambda * std::pow(double(got.count) / double(k), 3.0);
-    chord = solve % kChordEvery == 0 || !(next > more.lambda && next < fewer.lambda);
-    if (chord) next = (fewer.cost - more.cost) / double(more.count - fewer.count);
+    chorded = solve % kChordEvery == 0 || new_more.count - new_fewer.count <= kChordSpan ||
+              !(next > new_more.lambda && next < new_fewer.lambda);
+    if (chorded) next = chord(new_more, new_fewer);
     if (!(next >= 0) || !std::isfinite(next)) break;
     lambda = next;
   }
-  return {std::nullopt, lambda};
+  return {false, lambda, 0};
 }
 
-// The first price: a typical marginal cost of a cluster, f(1) * 2 / k^3 (exact for a uniform
-// density, where f(m) ~ f(1) / m^2), or for many values the price that gives k on a coarsened
-// copy (consecutive runs of values merged into their weighted mean, ascending as the runs are).
+// The first price for k clusters. A typical marginal cost of a cluster, f(1) * 2 / k^3 (exact for
+// a uniform density, where f(m) ~ f(1) / m^2), when the values are too few to coarsen. Otherwise
+// from a coarsened copy (consecutive runs of values merged into their weighted mean, ascending as
+// the runs are): the middle of the copy's interval of prices that give exactly k clusters,
+// (f(k - 1) - f(k + 1)) / 2, found by landing k, k + 1 and k - 1 clusters on the copy. The
+// middle, not just any price that gives k there, is what lands k on the full values at once.
 double first_price(std::span<const double> values, std::span<const double> weights,
                    const SegmentCost& cost, size_t k, size_t* coarse_solves) {
   const size_t n = values.size();
-  if (n <= 2 * kCoarseValues) {
+  const size_t coarse_n = std::min(kCoarseMax, std::max(n / kCoarseShrink, k * kCoarsePerCluster));
+  if (2 * coarse_n > n) {
     const double kk = double(k);
     return 2.0 * cost(0, n) / (kk * kk * kk);
   }
-  const size_t run = (n + kCoarseValues - 1) / kCoarseValues;
+  // A run ends after `run` values or once it spans `width`, whichever comes first: where values
+  // are sparse (the tails) the clusters are narrow in count, and runs of equal count would be
+  // too coarse there to price them. At most 2 x coarse_n runs.
+  const size_t run = (n + coarse_n - 1) / coarse_n;
+  const double width = (values[n - 1] - values[0]) / double(coarse_n);
   std::vector<double> coarse_values, coarse_weights;
-  for (size_t lo = 0; lo < n; lo += run) {
-    const size_t hi = lo + run < n ? lo + run : n;
+  coarse_values.reserve(2 * coarse_n);
+  coarse_weights.reserve(2 * coarse_n);
+  for (size_t lo = 0, hi = 0; lo < n; lo = hi) {
     double w = 0;
     double s = 0;
-    for (size_t i = lo; i < hi; ++i) {
-      w += weights[i];
-      s += weights[i] * (values[i] - values[lo]);
+    for (hi = lo; hi < n && hi - lo < run && values[hi] - values[lo] <= width; ++hi) {
+      w += weights[hi];
+      s += weights[hi] * (values[hi] - values[lo]);
     }
     coarse_values.push_back(values[lo] + s / w);
     coarse_weights.push_back(w);
   }
   const SegmentCost coarse(coarse_values, coarse_weights);
   const double guess = first_price(coarse_values, coarse_weights, coarse, k, coarse_solves);
-  return search(coarse, k, guess, coarse_solves).lambda;
+  PenalizedSegmenter segmenter(coarse);
+  Hull hull(coarse);
+  const SearchOutcome at_k = search(segmenter, hull, k, guess, coarse_solves);
+  if (!at_k.found || k + 1 >= coarse_values.size()) return at_k.lambda;
+  // The neighbouring counts; Newton's first guesses from k's price.
+  const double kk = double(k);
+  const SearchOutcome at_more =
+      search(segmenter, hull, k + 1, at_k.lambda * std::pow(kk / (kk + 1), 3.0), coarse_solves);
+  const SearchOutcome at_fewer =
+      search(segmenter, hull, k - 1, at_k.lambda * std::pow(kk / (kk - 1), 3.0), coarse_solves);
+  if (!at_more.found || !at_fewer.found) return at_k.lambda;
+  return (at_fewer.cost - at_more.cost) / 2;
 }
 
 }  // namespace
@@ -100,7 +182,10 @@ std::optional<std::vector<size_t>> lagrangian_k_segmentation(std::span<const dou
   if (k < 2 || k >= n) return std::nullopt;
   const SegmentCost cost(values, weights);
   const double lambda = first_price(values, weights, cost, k, &st.coarse_solves);
-  return search(cost, k, lambda, &st.solves).starts;
+  PenalizedSegmenter segmenter(cost);
+  Hull hull(cost);
+  if (!search(segmenter, hull, k, lambda, &st.solves).found) return std::nullopt;
+  return segmenter.starts();
 }
 
 }  // namespace mlpress::compress
