@@ -9,7 +9,10 @@
 #include "core/compress/distinct_values.h"
 #include "core/compress/fp16_convert.h"
 #include "core/compress/kmeans1d.h"
+#include "core/compress/palettize_fp16.h"
 #include "core/compress/palettize_kernels.h"
+#include "core/compress/palettize_layout.h"
+#include "core/compress/palettize_lut.h"
 
 namespace mlpress::compress {
 
@@ -33,59 +36,7 @@ constexpr int kAllowedNbits[] = {1, 2, 3, 4, 6, 8};
 
 float identity(float x) { return x; }
 
-// Correctly rounded binary64 -> binary16 (numpy's astype(float16) from float64): round to odd
-// into binary32 first, which has enough extra bits that the final rounding is not a double one.
-uint16_t fp16_from_double(double d) {
-  float f = float(d);
-  if (double(f) != d && std::isfinite(f)) {
-    if (std::fabs(double(f)) > std::fabs(d)) f = std::nextafter(f, 0.0f);
-    f = float_from_bits(float_bits(f) | 1u);
-  }
-  return float_to_fp16(f);
-}
-
-// The largest float <= m.
-float float_at_or_below(double m) {
-  float f = float(m);
-  if (double(f) > m) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
-  return f;
-}
-
-// Weight geometry around the channel axis: element (o, c, i) sits at (o * channels + c) * inner
-// + i, vector (o, v, i) of `dim` channels at (o * (channels / dim) + v) * inner + i.
-struct Layout {
-  size_t outer = 1;
-  size_t channels = 1;
-  size_t inner = 1;
-  size_t group = 1;  // channels per group
-  size_t groups = 1;
-  size_t dim = 1;
-
-  // fn(element index, scale index) for every element of group g.
-  template <typename Fn>
-  void for_each_element(size_t g, Fn fn) const {
-    for (size_t o = 0; o < outer; ++o) {
-      for (size_t c = g * group; c < (g + 1) * group; ++c) {
-        const size_t base = (o * channels + c) * inner;
-        for (size_t i = 0; i < inner; ++i) fn(base + i, o * inner + i);
-      }
-    }
-  }
-
-  // fn(vector index, first element index, scale index) for every vector of group g; the
-  // vector's elements are `inner` apart.
-  template <typename Fn>
-  void for_each_vector(size_t g, Fn fn) const {
-    const size_t vectors = channels / dim;
-    for (size_t o = 0; o < outer; ++o) {
-      for (size_t v = g * group / dim; v < (g + 1) * group / dim; ++v) {
-        for (size_t i = 0; i < inner; ++i) {
-          fn((o * vectors + v) * inner + i, (o * channels + v * dim) * inner + i, o * inner + i);
-        }
-      }
-    }
-  }
-};
+using Layout = PaletteLayout;
 
 struct Work {
   const PalettizeSpec& spec;
@@ -115,12 +66,7 @@ struct Work {
 // Scalar LUT of `count` ascending entries at `entry`: index of the nearest for every value.
 void assign_scalar(const Work& w, const double* entry, size_t count, const std::vector<float>& x,
                    std::vector<uint8_t>& out) {
-  std::vector<float> thresholds;
-  for (size_t j = 0; j + 1 < count; ++j) {
-    // Exact for values of one dtype (a sum of two floats fits a double unless their exponents
-    // are > 29 apart).
-    thresholds.push_back(float_at_or_below((entry[j] + entry[j + 1]) * 0.5));
-  }
+  const std::vector<float> thresholds = midpoint_thresholds(entry, count);
   out.resize(x.size());
   auto* kernel =
       w.path == KernelPath::kSimd ? kernels::count_below_simd : kernels::count_below_scalar;
@@ -295,6 +241,33 @@ void unique_group(const Work& w, size_t g, const std::vector<std::vector<float>>
 
 std::string to_str(uint64_t v) { return std::to_string(v); }
 
+PaletteSkip non_finite_skip() {
+  return PaletteSkip{PaletteSkipReason::kNonFiniteValue,
+                     "the weight has NaN or inf values, which palettization does not support; "
+                     "skipped"};
+}
+
+// The LUT (as the weight dtype), the indices and their shapes into `result`.
+void store_lut_and_indices(PalettizeResult& result, const Layout& layout, size_t entries,
+                           const std::vector<double>& lut, std::vector<uint8_t>&& indices) {
+  const auto& shape = result.shape;
+  const size_t axis = result.channel_axis;
+  result.lut_shape.assign(shape.size() + 2, 1);
+  result.lut_shape[axis] = layout.groups;
+  result.lut_shape[shape.size()] = entries;
+  result.lut_shape[shape.size() + 1] = layout.dim;
+  if (result.lut_type == ElementType::kFloat16) {
+    result.lut_fp16.reserve(lut.size());
+    for (double v : lut) result.lut_fp16.push_back(float_to_fp16(float(v)));
+  } else {
+    result.lut_fp32.reserve(lut.size());
+    for (double v : lut) result.lut_fp32.push_back(float(v));
+  }
+  result.indices_shape = shape;
+  result.indices_shape[axis] /= layout.dim;
+  result.indices = std::move(indices);
+}
+
 }  // namespace
 
 std::variant<PalettizeResult, PaletteSkip> palettize(const TensorView& weight,
@@ -349,6 +322,32 @@ std::variant<PalettizeResult, PaletteSkip> palettize(const TensorView& weight,
 
   const size_t n = size_t(weight.size());
   const ElementType type = weight.type();
+
+  PalettizeResult result;
+  result.mode = spec.mode;
+  result.lut_type = type;
+  result.cluster_dim = spec.cluster_dim;
+  result.channel_axis = axis;
+  if (layout.dim > 1) result.vector_axis = axis;
+  result.shape = shape;
+
+  // Scalar k-means of fp16 without per-channel scale: by bit pattern (palettize_fp16.h).
+  if (type == ElementType::kFloat16 && spec.mode == PaletteMode::kKmeans && layout.dim == 1 &&
+      !spec.per_channel_scale && layout.group_elements() < (uint64_t{1} << 32)) {
+    const size_t entries = size_t(1) << spec.nbits;
+    std::vector<double> lut(layout.groups * entries, 0.0);
+    std::vector<uint8_t> indices(n);
+    ErrorSums sums;
+    if (!palettize_fp16_kmeans(weight.fp16_bits(), layout, entries, spec.fit_mask, lut, indices,
+                               sums)) {
+      return non_finite_skip();
+    }
+    result.nbits = spec.nbits;
+    store_lut_and_indices(result, layout, entries, lut, std::move(indices));
+    result.metrics = metrics_from_sums(sums, n);
+    return result;
+  }
+
   std::vector<float> values(n);
   if (type == ElementType::kFloat16) {
     const auto bits = weight.fp16_bits();
@@ -359,20 +358,10 @@ std::variant<PalettizeResult, PaletteSkip> palettize(const TensorView& weight,
   }
   for (float v : values) {
     if (std::isnan(v) || (std::isinf(v) && spec.mode != PaletteMode::kUnique)) {
-      return PaletteSkip{PaletteSkipReason::kNonFiniteValue,
-                         "the weight has NaN or inf values, which palettization does not support; "
-                         "skipped"};
+      return non_finite_skip();
     }
   }
   float (*round_t)(float) = type == ElementType::kFloat16 ? round_to_fp16 : identity;
-
-  PalettizeResult result;
-  result.mode = spec.mode;
-  result.lut_type = type;
-  result.cluster_dim = spec.cluster_dim;
-  result.channel_axis = axis;
-  if (layout.dim > 1) result.vector_axis = axis;
-  result.shape = shape;
 
   // Per-channel scale (§4.7): max |w| over the channel axis, 0 -> 1; w / scale in the dtype.
   std::vector<float> scale;
@@ -453,18 +442,7 @@ std::variant<PalettizeResult, PaletteSkip> palettize(const TensorView& weight,
     }
   }
 
-  result.lut_shape.assign(shape.size() + 2, 1);
-  result.lut_shape[axis] = layout.groups;
-  result.lut_shape[shape.size()] = entries;
-  result.lut_shape[shape.size() + 1] = layout.dim;
-  if (type == ElementType::kFloat16) {
-    for (double v : lut) result.lut_fp16.push_back(float_to_fp16(float(v)));
-  } else {
-    for (double v : lut) result.lut_fp32.push_back(float(v));
-  }
-  result.indices_shape = shape;
-  result.indices_shape[axis] /= layout.dim;
-  result.indices = std::move(indices);
+  store_lut_and_indices(result, layout, entries, lut, std::move(indices));
   result.metrics = compute_error_metrics(weight, depalettize(result));
   return result;
 }

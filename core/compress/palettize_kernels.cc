@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/compress/fp16_convert.h"
 #include "core/compress/linear_quantize_kernels.h"  // MLPRESS_KERNELS_X86
 #include "core/compress/nearest_centroid_lanes_body.h"
 
@@ -96,6 +97,21 @@ void count_below_simd(const float* x, size_t n, const float* thresholds, size_t 
     }
   }
   for (; i < n; ++i) out[i] = count_below_one(x[i], thresholds, m);
+}
+
+void fp16_index_table(const uint16_t* patterns, size_t count, const float* thresholds, size_t m,
+                      uint8_t* table) {
+  size_t below = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const float x = fp16_to_float(patterns[i]);
+    while (below < m && thresholds[below] < x) ++below;
+    table[patterns[i]] = uint8_t(below);
+    if (patterns[i] == 0) table[0x8000u] = uint8_t(below);  // -0 is +0
+  }
+}
+
+void lookup_fp16_indices(const uint16_t* bits, size_t n, const uint8_t* table, uint8_t* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = table[bits[i]];
 }
 
 void nearest_centroid_lanes_scalar(const float* points_t, size_t n, size_t dim,

@@ -15,6 +15,16 @@ namespace mlpress::compress::kernels {
 void count_below_scalar(const float* x, size_t n, const float* thresholds, size_t m, uint8_t* out);
 void count_below_simd(const float* x, size_t n, const float* thresholds, size_t m, uint8_t* out);
 
+// fp16 weights, by bit pattern. For each of the `count` patterns (finite, strictly ascending in
+// value, as Fp16Patterns lists them): table[pattern] = the number of thresholds t with t <
+// fp16_to_float(pattern), as count_below_* gives for that value; one merge of the two ascending
+// lists, O(count + m). Entries of other patterns are left alone, except that when +0 is listed
+// -0 gets its index too. `table` holds 65,536 bytes.
+void fp16_index_table(const uint16_t* patterns, size_t count, const float* thresholds, size_t m,
+                      uint8_t* table);
+// out[i] = table[bits[i]].
+void lookup_fp16_indices(const uint16_t* bits, size_t n, const uint8_t* table, uint8_t* out);
+
 // Vector LUTs. labels[p] = the index of the centroid nearest to point p by squared Euclidean
 // distance, summed in float over the dimensions in order; ties go to the lower index. Points are
 // held in lanes, for many points against few centroids: coordinate t of point p is

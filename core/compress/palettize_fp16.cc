@@ -1,0 +1,88 @@
+#include "core/compress/palettize_fp16.h"
+
+#include <cmath>
+
+#include "core/compress/distinct_values.h"
+#include "core/compress/fp16_convert.h"
+#include "core/compress/fp16_patterns.h"
+#include "core/compress/kmeans1d.h"
+#include "core/compress/palettize_kernels.h"
+#include "core/compress/palettize_lut.h"
+
+namespace mlpress::compress {
+namespace {
+
+// The group's patterns: every element, or only the masked ones when `fit` is set.
+void count_group(std::span<const uint16_t> bits, const PaletteLayout& layout, size_t g,
+                 const uint8_t* fit, Fp16PatternCounter& counter, Fp16Patterns& out) {
+  counter.begin(layout.group_elements());
+  layout.for_each_run(g, [&](size_t first, size_t length) {
+    if (fit) {
+      counter.add_masked(bits.data() + first, fit + first, length);
+    } else {
+      counter.add(bits.data() + first, length);
+    }
+  });
+  counter.finish(out);
+}
+
+// Sums of the decoded group against its source: each distinct value once, times its count.
+ErrorSums group_sums(const Fp16Patterns& all, const uint8_t* table, const double* entry) {
+  ErrorSums s;
+  for (size_t i = 0; i < all.patterns.size(); ++i) {
+    const double c = double(all.counts[i]);
+    const double w = double(fp16_to_float(all.patterns[i]));
+    const double r = entry[table[all.patterns[i]]];
+    const double e = w - r;
+    s.signal += c * (w * w);
+    s.noise += c * (e * e);
+    s.dot += c * (w * r);
+    s.recon_energy += c * (r * r);
+    const double a = std::fabs(e);
+    s.max_abs = a > s.max_abs ? a : s.max_abs;
+  }
+  return s;
+}
+
+}  // namespace
+
+bool palettize_fp16_kmeans(std::span<const uint16_t> bits, const PaletteLayout& layout,
+                           size_t entries, const std::vector<uint8_t>* fit_mask,
+                           std::vector<double>& lut, std::vector<uint8_t>& indices,
+                           ErrorSums& sums) {
+  Fp16PatternCounter counter;
+  Fp16Patterns all, fitted;
+  std::vector<uint8_t> table(65536, 0);
+  DistinctValues distinct;
+  for (size_t g = 0; g < layout.groups; ++g) {
+    count_group(bits, layout, g, nullptr, counter, all);
+    if (all.any_non_finite) return false;
+    const Fp16Patterns* fit = &all;
+    if (fit_mask) {
+      count_group(bits, layout, g, fit_mask->data(), counter, fitted);
+      if (fitted.total > 0) fit = &fitted;
+    }
+    distinct.values.clear();
+    distinct.weights.clear();
+    for (size_t i = 0; i < fit->patterns.size(); ++i) {
+      distinct.values.push_back(double(fp16_to_float(fit->patterns[i])));
+      distinct.weights.push_back(double(fit->counts[i]));
+    }
+    const KMeans1dResult km = kmeans_1d_optimal(distinct.values, distinct.weights, entries);
+    double* entry = lut.data() + g * entries;
+    for (size_t c = 0; c < km.centroids.size(); ++c) {
+      entry[c] = double(fp16_to_float(fp16_from_double(km.centroids[c])));
+    }
+    const std::vector<float> thresholds = midpoint_thresholds(entry, km.centroids.size());
+    kernels::fp16_index_table(all.patterns.data(), all.patterns.size(), thresholds.data(),
+                              thresholds.size(), table.data());
+    layout.for_each_run(g, [&](size_t first, size_t length) {
+      kernels::lookup_fp16_indices(bits.data() + first, length, table.data(),
+                                   indices.data() + first);
+    });
+    add_error_sums(sums, group_sums(all, table.data(), entry));
+  }
+  return true;
+}
+
+}  // namespace mlpress::compress
