@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>  // VQDBG
 #include <limits>
 #include <stdexcept>
 
@@ -60,25 +62,58 @@ struct Points {
   const float* at(size_t i) const { return data.data() + i * dim; }
 };
 
+// out[p] = the squared distance from point p to point c, summed in float over the coordinates in
+// order as the nearest-centre kernel sums it; one coordinate at a time over the lanes, so the
+// loops vectorise.
+void distances_to_point(const LanedPoints& pts, size_t c, std::vector<float>& out) {
+  const float* x = pts.lanes.data();
+  const float c0 = x[c];
+  for (size_t p = 0; p < pts.n; ++p) {
+    const float d = c0 - x[p];
+    out[p] = d * d;
+  }
+  for (size_t t = 1; t < pts.dim; ++t) {
+    x += pts.n;
+    const float ct = x[c];
+    for (size_t p = 0; p < pts.n; ++p) {
+      const float d = ct - x[p];
+      out[p] = out[p] + d * d;
+    }
+  }
+}
+
+// sum of w_p x v_p in double, in four interleaved partial sums (a fixed order on every platform,
+// and no single chain of dependent additions).
+double weighted_sum(const LanedPoints& pts, const std::vector<float>& v) {
+  double part[4] = {0, 0, 0, 0};
+  size_t p = 0;
+  for (; p + 4 <= pts.n; p += 4) {
+    for (size_t u = 0; u < 4; ++u) part[u] += pts.weight(p + u) * double(v[p + u]);
+  }
+  for (; p < pts.n; ++p) part[0] += pts.weight(p) * double(v[p]);
+  return (part[0] + part[1]) + (part[2] + part[3]);
+}
+
 // Greedy k-means++: each new centre is the best (lowest resulting potential) of a few candidates
-// drawn proportionally to weight x squared distance to the nearest centre so far.
-std::vector<float> seed_centres(const Points& pts, size_t k, uint64_t& rng) {
+// drawn proportionally to weight x squared distance to the nearest centre so far. Distances in
+// float lanes (the seeding only has to be good; Lloyd refines it in double sums).
+std::vector<float> seed_centres(const LanedPoints& pts, size_t k, uint64_t& rng) {
+  auto at = [&](size_t i) { return pts.points.data() + i * pts.dim; };
   std::vector<float> centres;
   std::vector<double> mass(pts.n);
   for (size_t i = 0; i < pts.n; ++i) mass[i] = pts.weight(i);
   double total = 0;
   for (double m : mass) total += m;
   const size_t first = draw(mass, total, rng);
-  centres.insert(centres.end(), pts.at(first), pts.at(first) + pts.dim);
-  std::vector<double> nearest(pts.n);
-  for (size_t i = 0; i < pts.n; ++i)
-    nearest[i] = squared_distance(pts.at(i), pts.at(first), pts.dim);
+  centres.insert(centres.end(), at(first), at(first) + pts.dim);
+  std::vector<float> nearest(pts.n);
+  distances_to_point(pts, first, nearest);
   const size_t trials = 2 + size_t(std::log(double(k)));
-  std::vector<double> candidate(pts.n), best_candidate(pts.n);
+  std::vector<float> candidate(pts.n), best_candidate(pts.n);
   while (centres.size() / pts.dim < k) {
     total = 0;
     for (size_t i = 0; i < pts.n; ++i) {
-      mass[i] = pts.weight(i) * nearest[i];
+      mass[i] = pts.weight(i) * double(nearest[i]);
       total += mass[i];
     }
     if (!(total > 0)) break;  // every point sits on a centre
@@ -86,19 +121,18 @@ std::vector<float> seed_centres(const Points& pts, size_t k, uint64_t& rng) {
     size_t best = 0;
     for (size_t t = 0; t < trials; ++t) {
       const size_t c = draw(mass, total, rng);
-      double potential = 0;
+      distances_to_point(pts, c, candidate);
       for (size_t i = 0; i < pts.n; ++i) {
-        const double d = squared_distance(pts.at(i), pts.at(c), pts.dim);
-        candidate[i] = d < nearest[i] ? d : nearest[i];
-        potential += pts.weight(i) * candidate[i];
+        candidate[i] = candidate[i] < nearest[i] ? candidate[i] : nearest[i];
       }
+      const double potential = weighted_sum(pts, candidate);
       if (potential < best_potential) {
         best_potential = potential;
         best = c;
         best_candidate.swap(candidate);
       }
     }
-    centres.insert(centres.end(), pts.at(best), pts.at(best) + pts.dim);
+    centres.insert(centres.end(), at(best), at(best) + pts.dim);
     nearest.swap(best_candidate);
   }
   return centres;
@@ -117,15 +151,6 @@ void assign(const Points& pts, const std::vector<float>& centres, std::vector<fl
   auto* kernel = path == KernelPath::kSimd ? kernels::nearest_centroid_lanes_simd
                                            : kernels::nearest_centroid_lanes_scalar;
   kernel(lanes.data(), pts.n, pts.dim, centres.data(), centres.size() / pts.dim, labels.data());
-}
-
-double clustering_cost(const Points& pts, const std::vector<float>& centres,
-                       const std::vector<uint8_t>& labels) {
-  double cost = 0;
-  for (size_t i = 0; i < pts.n; ++i) {
-    cost += pts.weight(i) * squared_distance(pts.at(i), &centres[labels[i] * pts.dim], pts.dim);
-  }
-  return cost;
 }
 
 // The points' mean per-coordinate (weight-free) variance: scikit-learn's scale for its tolerance.
@@ -147,43 +172,12 @@ double mean_variance(const Points& pts) {
 // Lloyd iterations until no label changes or, as scikit-learn stops, until the centres' total
 // squared shift in one step is at most `shift_tolerance`; a centre that loses all its points stays
 // put. The labels returned are always those of the returned centres.
-VectorKMeansResult lloyd(const Points& pts, std::vector<float> centres, size_t max_iterations,
-                         double shift_tolerance, KernelPath path) {
-  const size_t k = centres.size() / pts.dim;
-  std::vector<float> lanes;
-  std::vector<uint8_t> labels(pts.n), previous;
-  std::vector<double> sums(k * pts.dim), mass(k);
-  bool small_shift = false;
-  for (size_t iteration = 0;; ++iteration) {
-    assign(pts, centres, lanes, labels, path);
-    if ((iteration > 0 && labels == previous) || small_shift || iteration == max_iterations) break;
-    sums.assign(k * pts.dim, 0.0);
-    mass.assign(k, 0.0);
-    for (size_t i = 0; i < pts.n; ++i) {
-      const double w = pts.weight(i);
-      mass[labels[i]] += w;
-      for (size_t t = 0; t < pts.dim; ++t) sums[labels[i] * pts.dim + t] += w * pts.at(i)[t];
-    }
-    double shift = 0;
-    for (size_t j = 0; j < k; ++j) {
-      if (!(mass[j] > 0)) continue;
-      for (size_t t = 0; t < pts.dim; ++t) {
-        const float moved = float(sums[j * pts.dim + t] / mass[j]);
-        const double d = double(moved) - double(centres[j * pts.dim + t]);
-        shift += d * d;
-        centres[j * pts.dim + t] = moved;
-      }
-    }
-    small_shift = shift <= shift_tolerance;
-    previous.swap(labels);
-    labels.resize(pts.n);
-  }
-  VectorKMeansResult result;
-  result.dim = pts.dim;
-  result.cost = clustering_cost(pts, centres, labels);
-  result.centroids = std::move(centres);
-  result.labels = std::move(labels);
-  return result;
+VectorKMeansResult lloyd(const LanedPoints& laned, std::vector<float> centres,
+                         size_t max_iterations, double shift_tolerance, KernelPath path) {
+  LloydStop stop;
+  stop.max_iterations = max_iterations;
+  stop.shift_tolerance = shift_tolerance;
+  return lloyd_lanes(laned, std::move(centres), stop, path);
 }
 
 // Hartigan's refinement after Lloyd: move single points whenever that lowers the total cost,
@@ -296,11 +290,12 @@ std::vector<VectorKMeansResult> best_restarts(const Points& pts, size_t k,
                                               const VectorKMeansOptions& options, size_t restarts,
                                               size_t refined, size_t keep, KernelPath path) {
   const double shift_tolerance = options.tolerance * mean_variance(pts);
+  const LanedPoints laned(pts.data, pts.weights, pts.dim);
   std::vector<VectorKMeansResult> runs;
   for (size_t r = 0; r < std::max<size_t>(restarts, 1); ++r) {
     uint64_t rng = options.seed + 0x632BE59BD9B4E019ULL * r;
     runs.push_back(
-        lloyd(pts, seed_centres(pts, k, rng), options.max_iterations, shift_tolerance, path));
+        lloyd(laned, seed_centres(laned, k, rng), options.max_iterations, shift_tolerance, path));
     if (runs.back().cost == 0) break;  // cannot improve
   }
   auto by_cost = [](const VectorKMeansResult& a, const VectorKMeansResult& b) {
@@ -310,7 +305,7 @@ std::vector<VectorKMeansResult> best_restarts(const Points& pts, size_t k,
   for (size_t r = 0; r < std::min(refined, runs.size()); ++r) {
     hartigan(pts, runs[r], options.max_iterations, kHartiganGainStop);
     runs[r] =
-        lloyd(pts, std::move(runs[r].centroids), options.max_iterations, shift_tolerance, path);
+        lloyd(laned, std::move(runs[r].centroids), options.max_iterations, shift_tolerance, path);
   }
   std::stable_sort(runs.begin(), runs.end(), by_cost);
   runs.resize(std::min(keep, runs.size()));
@@ -336,30 +331,55 @@ VectorKMeansResult kmeans_every_point(const Points& pts, size_t k,
 // the clustering is worst), rerun Lloyd, keep the result if its cost is lower. Lloyd, Hartigan
 // and restarts only reach a local optimum near their seeding; the swaps carry a centre from an
 // over-served region to an under-served one, which is how the clusterings of heavy-tailed or
-// multi-modal weights are improved beyond any one k-means++ run.
+// multi-modal weights are improved beyond any one k-means++ run. As in Fränti's algorithm, each
+// trial runs only `swap_iterations` Lloyd steps (a good swap already shows its gain there; most
+// trials are rejected, and running them to convergence cost 2.5x the time for no better result on
+// the large_vectors weights), and the best clustering is run to convergence at the end.
 void random_swaps(const Points& pts, VectorKMeansResult& best, size_t trials,
                   const VectorKMeansOptions& options, KernelPath path) {
   const size_t k = best.count();
   if (k < 2) return;
   const double shift_tolerance = options.tolerance * mean_variance(pts);
+  const LanedPoints laned(pts.data, pts.weights, pts.dim);
   uint64_t rng = options.seed ^ 0x53574150ULL;
+  const size_t swap_iterations = std::min(options.swap_iterations, options.max_iterations);
   std::vector<double> mass(pts.n);
+  double total = 0;
+  bool stale = true;  // `mass`, `best_sums` and `best_mass` are of an earlier `best`
+  std::vector<double> best_sums, best_mass, sums, cluster_mass;
+  std::vector<uint8_t> labels;
+  std::vector<float> own, scratch;
+  LloydStop stop;
+  stop.max_iterations = swap_iterations;
+  stop.shift_tolerance = shift_tolerance;
   for (size_t t = 0; t < trials && best.cost > 0; ++t) {
-    double total = 0;
-    for (size_t i = 0; i < pts.n; ++i) {
-      mass[i] = pts.weight(i) *
-                squared_distance(pts.at(i), &best.centroids[best.labels[i] * pts.dim], pts.dim);
-      total += mass[i];
+    if (stale) {
+      total = 0;
+      for (size_t i = 0; i < pts.n; ++i) {
+        mass[i] = pts.weight(i) *
+                  squared_distance(pts.at(i), &best.centroids[best.labels[i] * pts.dim], pts.dim);
+        total += mass[i];
+      }
+      cluster_sums(laned, best.labels, k, best_sums, best_mass);
+      own_distances(laned, best.centroids, best.labels, own);
+      stale = false;
     }
     if (!(total > 0)) return;
     const size_t moved = size_t(next_random(rng) % k);
     const size_t to = draw(mass, total, rng);
     std::vector<float> centres = best.centroids;
     std::copy(pts.at(to), pts.at(to) + pts.dim, centres.begin() + moved * pts.dim);
-    VectorKMeansResult run =
-        lloyd(pts, std::move(centres), options.max_iterations, shift_tolerance, path);
-    if (run.cost < best.cost) best = std::move(run);
+    labels_after_moving_one(laned, centres, moved, {best.labels, best_sums, best_mass}, own,
+                            scratch, labels, sums, cluster_mass);
+    const LloydStart start{labels, sums, cluster_mass};
+    VectorKMeansResult run = lloyd_lanes(laned, std::move(centres), stop, path, &start);
+    if (run.cost < best.cost) {
+      best = std::move(run);
+      stale = true;
+    }
   }
+  if (swap_iterations < options.max_iterations)
+    best = lloyd(laned, std::move(best.centroids), options.max_iterations, shift_tolerance, path);
 }
 
 // A lightweight coreset (Bachem, Lucic and Krause, KDD 2018) of about m points: point i is drawn

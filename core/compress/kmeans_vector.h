@@ -36,6 +36,8 @@ struct VectorKMeansOptions {
   size_t sample_restarts = 4;
   size_t sample_swaps = 32;
   size_t sample_swap_work = 4096;
+  // Lloyd steps per random swap (the winner is run to convergence after the last swap).
+  size_t swap_iterations = 2;
   uint64_t seed = 0x6D6C7072657373ULL;  // "mlpress"
 };
 
