@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/io/error.h"
+#include "core/package/crc32.h"
 
 namespace mlpress {
 
@@ -80,29 +81,6 @@ std::string random_suffix() {
 }
 
 std::string errno_text() { return std::strerror(errno); }
-
-uint32_t crc_of(uint32_t crc, std::span<const std::byte> data) {
-  // zlib takes uInt lengths: feed large spans in pieces.
-  const auto* p = reinterpret_cast<const Bytef*>(data.data());
-  for (size_t left = data.size(); left > 0;) {
-    const size_t n = std::min<size_t>(left, size_t(1) << 30);
-    crc = uint32_t(crc32(crc, p, uInt(n)));
-    p += n;
-    left -= n;
-  }
-  return crc;
-}
-
-// CRC-32 of A followed by B from crc(A), crc(B) and B's length. zlib's crc32_combine takes a
-// z_off_t (32 bits in wasm): a long B is shifted in pieces (combining with an empty CRC 0 is a
-// shift of the first CRC by that many zero bytes).
-uint32_t crc_combine(uint32_t crc_a, uint32_t crc_b, uint64_t length_b) {
-  constexpr uint64_t kPiece = uint64_t(1) << 30;
-  for (; length_b > kPiece; length_b -= kPiece) {
-    crc_a = uint32_t(crc32_combine(crc_a, 0, z_off_t(kPiece)));
-  }
-  return uint32_t(crc32_combine(crc_a, crc_b, z_off_t(length_b)));
-}
 
 bool has_non_ascii(const std::string& name) {
   return std::any_of(name.begin(), name.end(), [](char c) { return uint8_t(c) >= 0x80; });
@@ -304,7 +282,7 @@ struct ZipWriter::Impl {
       if (stream.avail_in == 0 && !input_done) {
         const std::span<const std::byte> in = next();
         input_done = in.empty();
-        entry.crc = crc_of(entry.crc, in);
+        entry.crc = crc32_update(entry.crc, in);
         entry.size += in.size();
         stream.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(in.data()));
         stream.avail_in = uInt(in.size());
@@ -332,7 +310,7 @@ struct ZipWriter::Impl {
       start_entry(entry);
       uint64_t written = 0;
       for (std::span<const std::byte> in = next(); !in.empty(); in = next()) {
-        entry.crc = crc_of(entry.crc, in);
+        entry.crc = crc32_update(entry.crc, in);
         append(in);
         written += in.size();
       }
@@ -396,9 +374,9 @@ class ZipWriter::Impl::StoredSink final : public ByteSink {
       if (offset < head_.size()) {
         const size_t n = size_t(std::min<uint64_t>(src.size(), head_.size() - offset));
         std::memcpy(head_.data() + offset, src.data(), n);
-        crc_ = crc_of(crc_, src.subspan(n));
+        crc_ = crc32_update(crc_, src.subspan(n));
       } else {
-        crc_ = crc_of(crc_, src);
+        crc_ = crc32_update(crc_, src);
       }
       zip_.append(src);
       size_ += src.size();
@@ -416,8 +394,8 @@ class ZipWriter::Impl::StoredSink final : public ByteSink {
 
   Entry finish() {
     const uint64_t head = std::min<uint64_t>(size_, head_.size());
-    const uint32_t head_crc = crc_of(0, std::span(head_).first(size_t(head)));
-    entry_.crc = crc_combine(head_crc, crc_, size_ - head);
+    const uint32_t head_crc = crc32_update(0, std::span(head_).first(size_t(head)));
+    entry_.crc = crc32_combine_lengths(head_crc, crc_, size_ - head);
     entry_.size = entry_.compressed = size_;
     if (size_ >= zip_.limit) {
       // The header went out without the ZIP64 extra (the size was not known): move the data up
