@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "core/cli/compress_options.h"
 #include "core/cli/plan_commands.h"
 #include "core/inspect/inspect.h"
@@ -239,6 +243,14 @@ void print_histogram(const mlpress::WeightHistogram& h) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if defined(__GLIBC__)
+  // One weight's buffers (MiBs) are freed and allocated again for the next weight. By default
+  // glibc maps such blocks fresh each time and unmaps them on free, so every weight paid page
+  // faults and zeroed pages again; kept in the heap they are reused. Peak memory is unchanged
+  // (still one weight at a time), it is only not handed back before the process ends.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return usage_error("no command given");
   if (args[0] == "--help" || args[0] == "-h") {
