@@ -11,8 +11,7 @@ constexpr size_t kDenseFrom = 16384;
 constexpr uint16_t kMinusZeroKey = 0x7FFFu;
 constexpr uint16_t kPlusZeroKey = 0x8000u;
 
-// Keys of inf and NaN: negative ones below 0x0400, positive ones from 0xFC00.
-bool non_finite_key(uint16_t key) { return key < 0x0400u || key >= 0xFC00u; }
+bool non_finite(uint16_t pattern) { return (pattern & 0x7C00u) == 0x7C00u; }
 
 // LSD radix sort of 16-bit keys by two 8-bit digits.
 void sort_keys(std::vector<uint16_t>& keys, std::vector<uint16_t>& scratch) {
@@ -31,10 +30,10 @@ void sort_keys(std::vector<uint16_t>& keys, std::vector<uint16_t>& scratch) {
   }
 }
 
-void push(Fp16Patterns& out, uint16_t key, uint32_t count) {
-  out.patterns.push_back(fp16_from_order_key(key));
+void push(Fp16Patterns& out, uint16_t pattern, uint32_t count) {
+  out.patterns.push_back(pattern);
   out.counts.push_back(count);
-  out.any_non_finite = out.any_non_finite || non_finite_key(key);
+  out.any_non_finite = out.any_non_finite || non_finite(pattern);
   out.total += count;
 }
 
@@ -49,7 +48,7 @@ void Fp16PatternCounter::begin(size_t expected) {
 void Fp16PatternCounter::add(const uint16_t* bits, size_t n) {
   if (dense_) {
     uint32_t* h = histogram_.data();
-    for (size_t i = 0; i < n; ++i) ++h[fp16_order_key(bits[i])];
+    for (size_t i = 0; i < n; ++i) ++h[bits[i]];
   } else {
     for (size_t i = 0; i < n; ++i) keys_.push_back(fp16_order_key(bits[i]));
   }
@@ -58,7 +57,7 @@ void Fp16PatternCounter::add(const uint16_t* bits, size_t n) {
 void Fp16PatternCounter::add_masked(const uint16_t* bits, const uint8_t* mask, size_t n) {
   if (dense_) {
     uint32_t* h = histogram_.data();
-    for (size_t i = 0; i < n; ++i) h[fp16_order_key(bits[i])] += mask[i] ? 1 : 0;
+    for (size_t i = 0; i < n; ++i) h[bits[i]] += mask[i] ? 1 : 0;
   } else {
     for (size_t i = 0; i < n; ++i) {
       if (mask[i]) keys_.push_back(fp16_order_key(bits[i]));
@@ -72,13 +71,19 @@ void Fp16PatternCounter::finish(Fp16Patterns& out) {
   out.any_non_finite = false;
   out.total = 0;
   if (dense_) {
+    // By pattern: negatives from the largest magnitude down, then +0 (with -0) and up.
     uint32_t* h = histogram_.data();
-    h[kPlusZeroKey] += h[kMinusZeroKey];
-    h[kMinusZeroKey] = 0;
-    for (uint32_t key = 0; key < 65536; ++key) {
-      if (h[key] == 0) continue;
-      push(out, uint16_t(key), h[key]);
-      h[key] = 0;
+    h[0] += h[0x8000u];
+    h[0x8000u] = 0;
+    for (uint32_t p = 0xFFFFu; p > 0x8000u; --p) {
+      if (h[p] == 0) continue;
+      push(out, uint16_t(p), h[p]);
+      h[p] = 0;
+    }
+    for (uint32_t p = 0; p < 0x8000u; ++p) {
+      if (h[p] == 0) continue;
+      push(out, uint16_t(p), h[p]);
+      h[p] = 0;
     }
     return;
   }
@@ -97,7 +102,7 @@ void Fp16PatternCounter::finish(Fp16Patterns& out) {
       }
       key = kPlusZeroKey;
     }
-    push(out, key, count);
+    push(out, fp16_from_order_key(key), count);
     i = j;
   }
   keys_.clear();

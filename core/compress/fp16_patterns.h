@@ -40,7 +40,7 @@ class Fp16PatternCounter {
 
  private:
   bool dense_ = false;
-  std::vector<uint32_t> histogram_;  // by order key; all zero outside begin() .. finish()
+  std::vector<uint32_t> histogram_;  // by pattern; all zero outside begin() .. finish()
   std::vector<uint16_t> keys_, scratch_;
 };
 

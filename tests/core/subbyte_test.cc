@@ -127,6 +127,20 @@ TEST(Subbyte, RoundTripsEveryWidthAndTail) {
   }
 }
 
+// Whole blocks of 8 elements are packed a block at a time (4 bits: a byte at a time): random
+// full bytes, high bits set, every width and tail, against the bit-by-bit reference.
+TEST(Subbyte, PackIgnoresHighBitsInBlocksAndTails) {
+  std::mt19937 rng(7);
+  for (int bits = 1; bits <= 8; ++bits) {
+    for (size_t count : {0u, 7u, 8u, 9u, 16u, 23u, 64u, 1001u}) {
+      std::vector<uint8_t> values(count);
+      for (uint8_t& v : values) v = uint8_t(rng());
+      ASSERT_EQ(pack(values, bits), pack_bits_reference(values, bits))
+          << bits << " bits, " << count << " elements";
+    }
+  }
+}
+
 TEST(Subbyte, RejectsWidthsOutside1To8) {
   std::vector<uint8_t> buffer(4);
   for (int bits : {0, 9, -1}) {
