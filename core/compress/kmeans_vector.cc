@@ -378,8 +378,11 @@ void random_swaps(const Points& pts, VectorKMeansResult& best, size_t trials,
       stale = true;
     }
   }
-  if (swap_iterations < options.max_iterations)
-    best = lloyd(laned, std::move(best.centroids), options.max_iterations, shift_tolerance, path);
+  if (swap_iterations < options.max_iterations) {
+    // To convergence (no label changes), which Hartigan's moves would otherwise reach by slower
+    // passes.
+    best = lloyd(laned, std::move(best.centroids), options.max_iterations, 0.0, path);
+  }
 }
 
 // A lightweight coreset (Bachem, Lucic and Krause, KDD 2018) of about m points: point i is drawn
