@@ -6,29 +6,32 @@
 namespace mlpress::compress {
 
 PenalizedSegmenter::PenalizedSegmenter(const SegmentCost& cost)
-    : cost_(cost), n_(cost.size()), best_(n_ + 1), pred_(n_ + 1), cand_(n_ + 1), owns_(n_ + 1) {
+    : cost_(cost), n_(cost.size()), pred_(n_ + 1), queue_(64) {
   if (n_ >= UINT32_MAX) throw std::length_error("kmeans 1-D: too many distinct values");
 }
 
 PenalizedSegmentation PenalizedSegmenter::solve(double lambda) {
   const size_t n = n_;
-  double* best = best_.data();
-  const auto value = [&](size_t i, size_t j) { return best[i] + cost_(i, j) + lambda; };
-  // c (newer) at least as good as b at end j. Ties go to the newer start: it never hurts the
-  // optimum and keeps the queue short.
-  const auto wins = [&](size_t c, size_t b, size_t j) { return value(c, j) <= value(b, j); };
+  const SegmentCost& cost = cost_;
+  uint32_t* pred = pred_.data();
+  // c (newer, E[c] = best_c) at least as good as b at end j. Ties go to the newer start: it never
+  // hurts the optimum and keeps the queue short.
+  const auto wins = [&](size_t c, double best_c, const Candidate& b, size_t j) {
+    return best_c + cost(c, j) + lambda <= b.best + cost(b.start, j) + lambda;
+  };
 
-  best[0] = 0;
+  // The queue is q[head, tail); it slides forward and is moved back to the front of its buffer
+  // (or the buffer grown) when it reaches the end, so it takes memory for the live candidates
+  // only.
+  Candidate* q = queue_.data();
   size_t head = 0;
   size_t tail = 1;
-  cand_[0] = 0;
-  owns_[0] = 1;
+  q[0] = {0, 1, 0.0};
   size_t hint = 1;  // where the last queued start took over, plus one
   for (size_t j = 1; j <= n; ++j) {
-    while (tail - head > 1 && owns_[head + 1] <= j) ++head;
-    const size_t i = cand_[head];
-    best[j] = value(i, j);
-    pred_[j] = uint32_t(i);
+    while (tail - head > 1 && q[head + 1].owns <= j) ++head;
+    const double best_j = q[head].best + cost(q[head].start, j) + lambda;
+    pred[j] = q[head].start;
     if (j == n) break;
 
     // Queue j as a start for ends > j: drop the candidates it beats over their whole run, then
@@ -39,9 +42,9 @@ PenalizedSegmentation PenalizedSegmenter::solve(double lambda) {
     size_t limit = n;
     bool dropped = false;
     while (tail > head) {
-      const size_t b = cand_[tail - 1];
-      const size_t first = std::max<size_t>(owns_[tail - 1], j + 1);
-      if (wins(c, b, first)) {
+      const Candidate& b = q[tail - 1];
+      const size_t first = std::max<size_t>(b.owns, j + 1);
+      if (wins(c, best_j, b, first)) {
         --tail;
         takeover = first;
         limit = first;
@@ -57,11 +60,11 @@ PenalizedSegmentation PenalizedSegmenter::solve(double lambda) {
         const size_t top = limit;  // probes stay in (lo, top]
         size_t at = std::clamp(hint, lo + 1, top);
         size_t step = 1;
-        if (wins(c, b, at)) {
+        if (wins(c, best_j, b, at)) {
           hi = at;
           while (hi - lo > step) {
             const size_t probe = hi - step;
-            if (!wins(c, b, probe)) {
+            if (!wins(c, best_j, b, probe)) {
               lo = probe;
               break;
             }
@@ -72,7 +75,7 @@ PenalizedSegmentation PenalizedSegmenter::solve(double lambda) {
           lo = at;
           while (lo < top) {
             const size_t probe = std::min(lo + step, top);
-            if (wins(c, b, probe)) {
+            if (wins(c, best_j, b, probe)) {
               hi = probe;
               break;
             }
@@ -84,7 +87,7 @@ PenalizedSegmentation PenalizedSegmenter::solve(double lambda) {
       if (hi <= n) {
         while (hi - lo > 1) {
           const size_t mid = lo + (hi - lo) / 2;
-          if (wins(c, b, mid)) {
+          if (wins(c, best_j, b, mid)) {
             hi = mid;
           } else {
             lo = mid;
@@ -97,15 +100,23 @@ PenalizedSegmentation PenalizedSegmenter::solve(double lambda) {
     }
     if (takeover <= n) {
       hint = takeover + 1;
-      cand_[tail] = uint32_t(c);
-      owns_[tail] = uint32_t(takeover);
-      ++tail;
+      if (tail == queue_.size()) {
+        if (head > 0) {
+          std::copy(q + head, q + tail, q);
+          tail -= head;
+          head = 0;
+        } else {
+          queue_.resize(2 * queue_.size());
+          q = queue_.data();
+        }
+      }
+      q[tail++] = {uint32_t(c), uint32_t(takeover), best_j};
     }
   }
 
   PenalizedSegmentation out;
-  for (size_t j = n; j > 0; j = pred_[j]) {
-    out.cost += cost_(pred_[j], j);
+  for (size_t j = n; j > 0; j = pred[j]) {
+    out.cost += cost(pred[j], j);
     ++out.count;
   }
   return out;

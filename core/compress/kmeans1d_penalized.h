@@ -9,7 +9,7 @@
 // good as i1 for some end j stays at least as good for every later end, so the candidates that
 // can still win form a queue ordered by start, each owning a run of ends; a new candidate finds
 // where it takes over by a galloping search. Time O(u log L) for u values and clusters of about
-// L values; memory O(u).
+// L values; memory O(u): the predecessors, and the queue of live candidates (about L).
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -34,12 +34,17 @@ class PenalizedSegmenter {
   std::vector<size_t> starts() const;
 
  private:
+  // A start that can still begin the last cluster of some later optimum.
+  struct Candidate {
+    uint32_t start;
+    uint32_t owns;  // the first end it wins
+    double best;    // E[start]
+  };
+
   const SegmentCost& cost_;
   size_t n_;
-  std::vector<double> best_;    // E[j]
   std::vector<uint32_t> pred_;  // start of the last cluster of the optimum for the first j
-  std::vector<uint32_t> cand_;  // the queue: candidate starts ...
-  std::vector<uint32_t> owns_;  // ... and the first end each one wins
+  std::vector<Candidate> queue_;
 };
 
 }  // namespace mlpress::compress
