@@ -2,6 +2,7 @@
 
 #include <zip.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -221,11 +222,162 @@ class StoredEntrySource final : public ByteSource {
   zip_file_t* file_;
 };
 
+// Little-endian fields of the zip records (APPNOTE 4.3).
+uint64_t le(const std::byte* p, int width) {
+  uint64_t v = 0;
+  for (int i = width - 1; i >= 0; --i) v = (v << 8) | std::to_integer<uint64_t>(p[i]);
+  return v;
+}
+
+constexpr uint32_t kLocalHeaderSig = 0x04034b50;
+constexpr uint32_t kCentralHeaderSig = 0x02014b50;
+constexpr uint32_t kEndSig = 0x06054b50;
+constexpr uint32_t kZip64LocatorSig = 0x07064b50;
+constexpr uint32_t kZip64EndSig = 0x06064b50;
+constexpr uint32_t kMax32 = 0xFFFFFFFF;
+
+// The offset of every entry's local header, in central directory order (libzip's index order),
+// read from the archive's end records and central directory; empty when they do not parse
+// exactly as expected (prefixed or odd archives: those entries are then read through libzip).
+// libzip has validated the archive already; this only finds where entry data starts, so that
+// stored data can be read with plain file reads, without libzip's layers and the CRC-32 its
+// reading computes along the way and never checks on random access.
+std::vector<uint64_t> local_header_offsets(FileSource& file, uint64_t count) {
+  const uint64_t size = file.size();
+  const uint64_t tail_size = std::min<uint64_t>(size, 22 + 0xFFFF);
+  std::vector<std::byte> tail(tail_size);
+  file.read_at(size - tail_size, tail);
+  if (tail_size < 22) return {};
+  // The last end record whose comment reaches exactly to the end of the file.
+  size_t end = tail_size - 22 + 1;
+  bool found = false;
+  while (!found && end > 0) {
+    --end;
+    found = le(&tail[end], 4) == kEndSig && end + 22 + le(&tail[end + 20], 2) == tail_size;
+  }
+  if (!found) return {};
+  const uint64_t end_offset = size - tail_size + end;
+  uint64_t entries = le(&tail[end + 10], 2);
+  uint64_t directory_size = le(&tail[end + 12], 4);
+  uint64_t directory_offset = le(&tail[end + 16], 4);
+  if (end_offset >= 20) {
+    std::array<std::byte, 20> locator{};
+    file.read_at(end_offset - 20, locator);
+    if (le(locator.data(), 4) == kZip64LocatorSig) {
+      const uint64_t record_offset = le(&locator[8], 8);
+      if (record_offset > size || size - record_offset < 56) return {};
+      std::array<std::byte, 56> record{};
+      file.read_at(record_offset, record);
+      if (le(record.data(), 4) != kZip64EndSig) return {};
+      entries = le(&record[32], 8);
+      directory_size = le(&record[40], 8);
+      directory_offset = le(&record[48], 8);
+    }
+  }
+  if (entries != count || directory_offset > size || directory_size > size - directory_offset) {
+    return {};
+  }
+  std::vector<std::byte> directory(static_cast<size_t>(directory_size));
+  file.read_at(directory_offset, directory);
+  std::vector<uint64_t> offsets;
+  offsets.reserve(static_cast<size_t>(count));
+  size_t at = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (directory.size() - at < 46 || le(&directory[at], 4) != kCentralHeaderSig) return {};
+    const std::byte* header = &directory[at];
+    const size_t name_length = le(header + 28, 2);
+    const size_t extra_length = le(header + 30, 2);
+    const size_t comment_length = le(header + 32, 2);
+    if (directory.size() - at - 46 < name_length + extra_length + comment_length) return {};
+    uint64_t offset = le(header + 42, 4);
+    if (offset == kMax32) {
+      // The ZIP64 extra field holds, in this order, those of the uncompressed size, compressed
+      // size and offset that are 0xFFFFFFFF in the header.
+      const std::byte* extra = header + 46 + name_length;
+      size_t pos = 0;
+      bool have = false;
+      while (!have && extra_length - pos >= 4) {
+        const uint64_t id = le(extra + pos, 2);
+        const size_t length = le(extra + pos + 2, 2);
+        if (extra_length - pos - 4 < length) return {};
+        if (id == 1) {
+          size_t field =
+              (le(header + 24, 4) == kMax32 ? 8 : 0) + (le(header + 20, 4) == kMax32 ? 8 : 0);
+          if (length < field + 8) return {};
+          offset = le(extra + pos + 4 + field, 8);
+          have = true;
+        }
+        pos += 4 + length;
+      }
+      if (!have) return {};
+    }
+    offsets.push_back(offset);
+    at += 46 + name_length + extra_length + comment_length;
+  }
+  return offsets;
+}
+
+// Stored bytes read straight from the archive file at a known offset: the same random access as
+// StoredEntrySource without libzip in between (no CRC-32 computed on the way, one file read per
+// read).
+class DirectEntrySource final : public ByteSource {
+ public:
+  DirectEntrySource(std::unique_ptr<FileSource> file, uint64_t data_offset, uint64_t size,
+                    std::string description)
+      : file_(std::move(file)),
+        data_offset_(data_offset),
+        size_(size),
+        description_(std::move(description)) {}
+
+  uint64_t size() const override { return size_; }
+  std::string describe() const override { return description_; }
+
+  void read_at(uint64_t offset, std::span<std::byte> dst) override {
+    require_range(*this, offset, dst.size(), "read");
+    if (!dst.empty()) file_->read_at(data_offset_ + offset, dst);
+  }
+
+ private:
+  std::unique_ptr<FileSource> file_;
+  uint64_t data_offset_;
+  uint64_t size_;
+  std::string description_;
+};
+
 }  // namespace
 
 struct ZipReader::Impl {
   std::shared_ptr<Archive> archive;
   std::unordered_map<std::string, size_t> by_name;  // index into entries_
+  std::vector<uint64_t> local_offsets;              // by libzip index; empty: use libzip
+
+  // The entry's data in the archive file (`raw`: its stored bytes, compressed or not) when the
+  // local header is where the central directory says and names the entry, else nullptr (libzip
+  // reads it then, and reports what is wrong).
+  std::unique_ptr<ByteSource> open_direct(const ZipEntryInfo& entry, uint64_t length) const {
+    if (entry.index >= local_offsets.size()) return nullptr;
+    try {
+      auto file = std::make_unique<FileSource>(archive->path);
+      const uint64_t header = local_offsets[entry.index];
+      const uint64_t size = file->size();
+      if (header > size || size - header < 30) return nullptr;
+      std::array<std::byte, 30> fixed{};
+      file->read_at(header, fixed);
+      if (le(fixed.data(), 4) != kLocalHeaderSig) return nullptr;
+      const uint64_t name_length = le(&fixed[26], 2);
+      const uint64_t extra_length = le(&fixed[28], 2);
+      if (size - header - 30 < name_length + extra_length) return nullptr;
+      std::string name(static_cast<size_t>(name_length), '\0');
+      file->read_at(header + 30, std::as_writable_bytes(std::span(name)));
+      if (name != entry.name) return nullptr;
+      const uint64_t data = header + 30 + name_length + extra_length;
+      if (size - data < length) return nullptr;
+      return std::make_unique<DirectEntrySource>(std::move(file), data, length,
+                                                 archive->path + ":" + entry.name);
+    } catch (const Error&) {
+      return nullptr;
+    }
+  }
 
   const ZipEntryInfo& file_entry(const std::vector<ZipEntryInfo>& entries,
                                  const std::string& name) const {
@@ -301,6 +453,13 @@ ZipReader::ZipReader(const std::string& path, const ZipLimits& limits)
     info.is_stored = st.comp_method == ZIP_CM_STORE;
     entries_.push_back(std::move(info));
   }
+
+  try {
+    FileSource file(path);
+    impl_->local_offsets = local_header_offsets(file, static_cast<uint64_t>(count));
+  } catch (const Error&) {
+    impl_->local_offsets.clear();  // libzip reads every entry then
+  }
 }
 
 ZipReader::~ZipReader() = default;
@@ -312,10 +471,19 @@ const ZipEntryInfo* ZipReader::find(const std::string& name) const {
 
 std::unique_ptr<ByteSource> ZipReader::open_entry(const std::string& name) {
   const ZipEntryInfo& entry = impl_->file_entry(entries_, name);
-  if (entry.is_stored) return std::make_unique<StoredEntrySource>(impl_->archive, entry);
-  return std::make_unique<InflatingSource>(
-      std::make_unique<StoredEntrySource>(impl_->archive, entry, true), entry.size, entry.crc,
-      path_ + ":" + entry.name);
+  if (entry.is_stored) {
+    if (auto direct = impl_->open_direct(entry, entry.size)) return direct;
+    return std::make_unique<StoredEntrySource>(impl_->archive, entry);
+  }
+  std::unique_ptr<ByteSource> deflated = impl_->open_direct(entry, entry.compressed_size);
+  if (!deflated) deflated = std::make_unique<StoredEntrySource>(impl_->archive, entry, true);
+  return std::make_unique<InflatingSource>(std::move(deflated), entry.size, entry.crc,
+                                           path_ + ":" + entry.name);
+}
+
+bool ZipReader::reads_in_place(const std::string& name) const {
+  const ZipEntryInfo& entry = impl_->file_entry(entries_, name);
+  return impl_->open_direct(entry, entry.is_stored ? entry.size : entry.compressed_size) != nullptr;
 }
 
 std::vector<std::byte> ZipReader::read_entry(const std::string& name, uint64_t max_bytes) {

@@ -457,11 +457,54 @@ TEST_F(ZipReaderTest, ReadsZip64Archives) {
   ZipReader reader(zip);
   ASSERT_EQ(reader.entries().size(), 3u);
   EXPECT_EQ(reader.read_entry("Foo.mlpackage/Manifest.json", 1000), manifest);
+  EXPECT_TRUE(reader.reads_in_place("Foo.mlpackage/Data/weight.bin"));
   auto source = reader.open_entry("Foo.mlpackage/Data/weight.bin");
   EXPECT_EQ(read_all(*source), weights);
   std::vector<std::byte> middle(333);
   source->read_at(20001, middle);
   EXPECT_EQ(middle, slice(weights, 20001, 333));
+}
+
+// Stored (and raw deflated) data is read in place at the offset the central directory and the
+// local header give; an archive comment, even one holding an end-record signature, must not
+// mislead the search for the end record.
+TEST_F(ZipReaderTest, ReadsEntriesInPlaceBehindAnArchiveComment) {
+  const std::vector<std::byte> weights = pattern(3 * kMiB + 77, 5);
+  const std::vector<std::byte> manifest = pattern(30000, 6);
+  for (const bool zip64 : {false, true}) {
+    std::vector<std::byte> bytes =
+        build_zip({stored("Foo.mlpackage/", {}), deflated("Foo.mlpackage/Manifest.json", manifest),
+                   stored("Foo.mlpackage/Data/weight.bin", weights)},
+                  zip64);
+    const std::string comment = std::string("PK\x05\x06") + std::string(18, 'x') + "tail";
+    bytes[bytes.size() - 2] = std::byte(uint8_t(comment.size()));
+    const std::vector<std::byte> comment_bytes = text_bytes(comment);
+    bytes.insert(bytes.end(), comment_bytes.begin(), comment_bytes.end());
+    const std::string zip = path(zip64 ? "comment64.zip" : "comment.zip");
+    write_file(zip, bytes);
+    ZipReader reader(zip);
+    ASSERT_EQ(reader.entries().size(), 3u);
+    EXPECT_TRUE(reader.reads_in_place("Foo.mlpackage/Data/weight.bin"));
+    EXPECT_TRUE(reader.reads_in_place("Foo.mlpackage/Manifest.json"));
+    auto weight_source = reader.open_entry("Foo.mlpackage/Data/weight.bin");
+    expect_random_access_matches(*weight_source, weights);
+    EXPECT_EQ(read_all(*reader.open_entry("Foo.mlpackage/Manifest.json")), manifest);
+  }
+}
+
+// Where the records do not lead to the entry's own local header (here: the local header names
+// another file), the entry is read through libzip as before, which reads the data behind the
+// local header whatever name it holds.
+TEST_F(ZipReaderTest, FallsBackToLibzipWhereTheLocalHeaderNamesAnotherEntry) {
+  const std::vector<std::byte> weights = pattern(50000, 3);
+  std::vector<std::byte> bytes = build_zip({stored("Foo.mlpackage/Data/weight.bin", weights)});
+  ASSERT_EQ(bytes[30], std::byte{'F'});  // the local header's name starts at byte 30
+  bytes[30] = std::byte{'G'};
+  const std::string zip = path("renamed.zip");
+  write_file(zip, bytes);
+  ZipReader reader(zip);
+  EXPECT_FALSE(reader.reads_in_place("Foo.mlpackage/Data/weight.bin"));
+  EXPECT_EQ(read_all(*reader.open_entry("Foo.mlpackage/Data/weight.bin")), weights);
 }
 
 TEST_F(ZipReaderTest, ReadsEntriesWithDataDescriptors) {
@@ -474,6 +517,7 @@ TEST_F(ZipReaderTest, ReadsEntriesWithDataDescriptors) {
   const std::string zip = raw_zip({inflatable, in_place});
   ZipReader reader(zip);
   EXPECT_EQ(reader.read_entry("Foo.mlpackage/Manifest.json", 3000), content);
+  EXPECT_TRUE(reader.reads_in_place("Foo.mlpackage/Data/weight.bin"));
   EXPECT_EQ(read_all(*reader.open_entry("Foo.mlpackage/Data/weight.bin")), content);
 }
 
