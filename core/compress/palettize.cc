@@ -333,7 +333,7 @@ std::variant<PalettizeResult, PaletteSkip> palettize(const TensorView& weight,
 
   // Scalar k-means of fp16 without per-channel scale: by bit pattern (palettize_fp16.h).
   if (type == ElementType::kFloat16 && spec.mode == PaletteMode::kKmeans && layout.dim == 1 &&
-      !spec.per_channel_scale && layout.group_elements() < (uint64_t{1} << 32)) {
+      !spec.per_channel_scale && layout.group_elements() <= std::numeric_limits<uint32_t>::max()) {
     const size_t entries = size_t(1) << spec.nbits;
     std::vector<double> lut(layout.groups * entries, 0.0);
     std::vector<uint8_t> indices(n);
