@@ -188,30 +188,6 @@ Replacement scaled_dense_pattern(const compress::PalettizeResult& r, const mil::
   return ops;
 }
 
-// coremltools' is_cluster_dim_valid (§4.6): for each conv / conv_transpose consumer, the weight's
-// per-group ("effective") shape, dim 0 divided by groups, must divide by cluster_dim on the
-// channel axis. A skip message when it does not.
-std::optional<std::string> conv_cluster_dim_misfit(const config::OpPalettizerConfig& config,
-                                                   const config::ChannelAxes& axes,
-                                                   const std::vector<uint64_t>& dims) {
-  if (config.cluster_dim <= 1 || dims.empty()) return std::nullopt;
-  const int rank = static_cast<int>(dims.size());
-  int axis = config.channel_axis ? static_cast<int>(*config.channel_axis) : axes.output.value_or(0);
-  if (axis < 0) axis += rank;
-  if (axis < 0 || axis >= rank) return std::nullopt;  // the kernel reports the bad axis
-  for (const int64_t groups : axes.conv_groups) {
-    std::vector<uint64_t> effective = dims;
-    if (groups > 1) effective[0] /= static_cast<uint64_t>(groups);
-    if (effective[static_cast<size_t>(axis)] % static_cast<uint64_t>(config.cluster_dim) != 0) {
-      return "The `cluster_dim` " + std::to_string(config.cluster_dim) +
-             " does not divide the conv's per-group channels on axis " + std::to_string(axis) +
-             " (" + std::to_string(effective[static_cast<size_t>(axis)]) +
-             "); skipped, as coremltools skips it";
-    }
-  }
-  return std::nullopt;
-}
-
 // An int8/uint8 const (COMPRESSION.md §2.2): an integer LUT of the const's dtype, in the same
 // ops as a float weight (per-channel scale is refused by the kernel, as coremltools fails).
 std::optional<Replacement> palettize_int_const(const ConstTensor& weight,
@@ -275,6 +251,36 @@ compress::PalettizeSpec palettize_kernel_spec(const config::OpPalettizerConfig& 
 
 int palette_indices_dtype(int nbits) { return indices_dtype(nbits); }
 
+std::optional<std::string> conv_cluster_dim_misfit(const config::OpPalettizerConfig& config,
+                                                   const config::ChannelAxes& axes,
+                                                   const std::vector<uint64_t>& dims) {
+  if (config.cluster_dim <= 1 || dims.empty()) return std::nullopt;
+  const int rank = static_cast<int>(dims.size());
+  int axis = config.channel_axis ? static_cast<int>(*config.channel_axis) : axes.output.value_or(0);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return std::nullopt;  // the kernel reports the bad axis
+  for (const int64_t groups : axes.conv_groups) {
+    std::vector<uint64_t> effective = dims;
+    if (groups > 1) effective[0] /= static_cast<uint64_t>(groups);
+    if (effective[static_cast<size_t>(axis)] % static_cast<uint64_t>(config.cluster_dim) != 0) {
+      return "The `cluster_dim` " + std::to_string(config.cluster_dim) +
+             " does not divide the conv's per-group channels on axis " + std::to_string(axis) +
+             " (" + std::to_string(effective[static_cast<size_t>(axis)]) +
+             "); skipped, as coremltools skips it";
+    }
+  }
+  return std::nullopt;
+}
+
+std::string vector_scale_ios18_refusal(const std::string& where, int64_t cluster_dim) {
+  return where + ": vector palettization (cluster_dim " + std::to_string(cluster_dim) +
+         ") with enable_per_channel_scale cannot be written in an iOS18 program: "
+         "coremltools 9.0 fails on it (\"When lut's last dim (VECTOR_SIZE) > 1, the "
+         "parameter 'vector_axis' need to be provided.\"). Re-convert the model with "
+         "minimum_deployment_target set to ct.target.iOS26, or drop cluster_dim or "
+         "enable_per_channel_scale for this weight.";
+}
+
 void check_palettizer_target(const config::OpPalettizerConfig& config, int opset_version,
                              const std::string& where) {
   if (opset_version >= 8) return;
@@ -333,14 +339,9 @@ std::optional<Replacement> palettize_const(const spec::Operation& const_op,
   if (result.per_channel_scale && result.vector_axis && context.opset_version == 8) {
     // coremltools 9.0 fails here: its iOS18 canonical order (the scale applied to a repeated
     // LUT, then the lookup) rebuilds the lookup without `vector_axis`. Only weights actually
-    // palettized fail there, so the check follows the kernel's skips.
-    throw Error(context.where + ": vector palettization (cluster_dim " +
-                std::to_string(config.cluster_dim) +
-                ") with enable_per_channel_scale cannot be written in an iOS18 program: "
-                "coremltools 9.0 fails on it (\"When lut's last dim (VECTOR_SIZE) > 1, the "
-                "parameter 'vector_axis' need to be provided.\"). Re-convert the model with "
-                "minimum_deployment_target set to ct.target.iOS26, or drop cluster_dim or "
-                "enable_per_channel_scale for this weight.");
+    // palettized fail there, so the check follows the kernel's skips (and so does the plan's,
+    // palettize_refusal in write_refusal.h).
+    throw Error(vector_scale_ios18_refusal(context.where, config.cluster_dim));
   }
 
   PayloadSink payloads(context, weight.file_name);

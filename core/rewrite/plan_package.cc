@@ -4,13 +4,16 @@
 
 #include "core/config/resolve.h"
 #include "core/io/error.h"
+#include "core/mil/blob_files.h"
 #include "core/mil/dtype.h"
 #include "core/mil/model_file.h"
 #include "core/mil/opened_model.h"
+#include "core/mil/tensor_values.h"
 #include "core/mil/weight_index.h"
 #include "core/package/package_reader.h"
 #include "core/rewrite/palettize_const.h"
 #include "core/rewrite/quantize_const.h"
+#include "core/rewrite/write_refusal.h"
 
 namespace mlpress {
 namespace {
@@ -133,6 +136,11 @@ PackagePlan plan_package(const std::string& in_path, const RewriteOptions& optio
   mil::OpenedModel opened(in_path);
   auto& [package, model_file, origin, model, programs] = opened;
 
+  mil::BlobFiles blobs(*package);
+  // The first error a compressor would throw while writing, in the run's order: the run checks
+  // every weight's target first and compresses afterwards, so this is thrown after the loop.
+  std::optional<std::string> refusal;
+
   PackagePlan plan;
   for (const auto& step : options.steps) {
     for (const auto& program : programs) {
@@ -169,11 +177,22 @@ PackagePlan plan_package(const std::string& in_path, const RewriteOptions& optio
         }
         const std::string at = program_origin + ": function \"" + weight.function + "\", op \"" +
                                weight.op_name + "\" (const)";
+        const rewrite::StorageReader read = [&] {
+          return mil::read_tensor_bytes(*weight.value, weight.shape, blobs, at);
+        };
         if (const auto* linear = std::get_if<config::OpLinearQuantizerConfig>(&resolved.config)) {
           rewrite::check_linear_quantizer_target(*linear, opset, at);
+          if (!refusal) {
+            refusal = rewrite::quantize_refusal(*linear, resolved.axes, weight.shape, at,
+                                                weight.op_name, read);
+          }
         } else if (const auto* palette =
                        std::get_if<config::OpPalettizerConfig>(&resolved.config)) {
           rewrite::check_palettizer_target(*palette, opset, at);
+          if (!refusal) {
+            refusal = rewrite::palettize_refusal(*palette, resolved.axes, weight.shape, opset,
+                                                 step.joint_compression, at, read);
+          }
         }
         auto [bytes, op_type] =
             estimate(resolved.config, weight.shape.dims, bits / 8, resolved.axes, opset);
@@ -189,6 +208,7 @@ PackagePlan plan_package(const std::string& in_path, const RewriteOptions& optio
       }
     }
   }
+  if (refusal) throw Error(*refusal);
   return plan;
 }
 

@@ -26,6 +26,14 @@ bool integer_values_are_mask(std::span<const std::byte> bytes, bool is_signed) {
   return span < 2;
 }
 
+std::string integer_quantize_refusal(const std::string& where, int dtype,
+                                     const std::string& op_name) {
+  return where +
+         ": Only floating numpy arrays are supported. coremltools cannot linearly quantize a " +
+         mil::dtype_name(dtype) + " weight; exclude it with op_name_configs[\"" + op_name +
+         "\"]: null";
+}
+
 void check_linear_quantizer_target(const config::OpLinearQuantizerConfig& config, int opset_version,
                                    const std::string& where) {
   if (opset_version >= 8) return;
@@ -55,11 +63,7 @@ std::optional<Replacement> quantize_const(const spec::Operation& const_op,
                        " arithmetic) is below 2: coremltools takes them for a mask and skips them";
       return std::nullopt;
     }
-    throw Error(context.where +
-                ": Only floating numpy arrays are supported. coremltools cannot "
-                "linearly quantize a " +
-                mil::dtype_name(shape.dtype) + " weight; exclude it with op_name_configs[\"" +
-                outcome.op_name + "\"]: null");
+    throw Error(integer_quantize_refusal(context.where, shape.dtype, outcome.op_name));
   }
   const compress::TensorView& view = *weight.view;
 

@@ -29,6 +29,10 @@ std::optional<Replacement> quantize_const(const CoreML::Specification::MILSpec::
 // supported."). `bytes` holds one value per byte.
 bool integer_values_are_mask(std::span<const std::byte> bytes, bool is_signed);
 
+// The error for an int8/uint8 const (`dtype`) whose values are not such a mask.
+std::string integer_quantize_refusal(const std::string& where, int dtype,
+                                     const std::string& op_name);
+
 // The target rules of COMPRESSION.md §3.7, checked before any output is written.
 void check_linear_quantizer_target(const config::OpLinearQuantizerConfig& config, int opset_version,
                                    const std::string& where);
