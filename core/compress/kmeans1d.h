@@ -8,9 +8,10 @@
 // per cluster the penalised optimum (kmeans1d_penalized.h, O(u log L) for u values) has some
 // count m(lambda), non-increasing in lambda; a clustering that is optimal for the penalised
 // problem and has exactly k clusters is optimal for k clusters (any k-clustering of lower cost
-// would also have a lower penalised value). lambda is searched from an estimate (the same search
-// on a coarsened copy of the values for large inputs), by power-law Newton steps
-// (m ~ lambda^(-1/3) for smooth densities) and chords of the convex hull of f.
+// would also have a lower penalised value). The first price is the middle of the interval of
+// prices that give k on a coarsened copy of the values (from f(k - 1) and f(k + 1) there), which
+// lands k on the first solve of the full values on smooth data; from there, power-law Newton
+// steps (m ~ lambda^(-1/3) for smooth densities) and chords of the convex hull of f.
 //
 // When no lambda gives exactly k (f is linear across k: the hull has no vertex there, which ties
 // make possible) or the search does not settle, the layered DP (kmeans1d_layered.h) answers.

@@ -147,6 +147,53 @@ TEST(KMeans1dLagrangianTest, ManyDistinctValuesUseTheCoarseFirstPrice) {
   }
 }
 
+TEST(KMeans1dLagrangianTest, CoarsePriceLandsKInOneFullSolve) {
+  // From 16 values per cluster up, the first price is the middle of the price interval that gives
+  // k on a coarsened copy (runs bounded in count and in width, so the sparse tails stay fine). On
+  // smooth weights (a normal fp16-like group as palettize's grouped case has, heavy-tailed
+  // Student-t fp32 values) that price lands k on the first solve of the full values; on every
+  // input, including ties and blobs, the optimum equals the layered DP's.
+  std::mt19937_64 rng(77);
+  std::student_t_distribution<double> heavy(3.0);
+  for (int kind = 0; kind < 3; ++kind) {
+    Input in;
+    if (kind == 0) {
+      std::normal_distribution<double> normal(0.0, 0.02);
+      std::vector<double> s;
+      for (size_t i = 0; i < 32768; ++i) s.push_back(double(static_cast<_Float16>(normal(rng))));
+      in = from_samples(s);
+    } else if (kind == 1) {
+      std::vector<double> s;
+      for (size_t i = 0; i < 20000; ++i) s.push_back(double(float(heavy(rng) * 0.01)));
+      in = from_samples(s);
+    } else {
+      in = make_input(5, 20000, rng);  // blobs: f drops sharply, wide price intervals
+    }
+    for (size_t k : {4u, 16u, 64u}) {
+      LagrangianStats stats;
+      const auto starts = lagrangian_k_segmentation(in.x, in.w, k, &stats);
+      ASSERT_TRUE(starts.has_value()) << "kind " << kind << " k " << k;
+      EXPECT_GT(stats.coarse_solves, 0u);
+      if (kind < 2) {
+        EXPECT_EQ(stats.solves, 1u) << "kind " << kind << " k " << k;
+      }
+      const KMeans1dResult ref = kmeans_1d_layered_dp(in.x, in.w, k);
+      const KMeans1dResult got = clustering_from_starts(in.x, in.w, *starts);
+      EXPECT_NEAR(got.cost, ref.cost, tolerance(in, k)) << "kind " << kind << " k " << k;
+    }
+  }
+  // Tie-heavy inputs large enough to be coarsened: the search or the DP fallback, always optimal.
+  for (int kind : {2, 3, 6}) {
+    const Input in = make_input(kind, 6000, rng);
+    for (size_t k : {3u, 16u, 64u}) {
+      const KMeans1dResult ref = kmeans_1d_layered_dp(in.x, in.w, k);
+      const KMeans1dResult any = kmeans_1d_optimal(in.x, in.w, k);
+      ASSERT_EQ(any.starts.size(), k);
+      EXPECT_NEAR(any.cost, ref.cost, tolerance(in, k)) << "kind " << kind << " k " << k;
+    }
+  }
+}
+
 TEST(KMeans1dLagrangianTest, DegenerateCounts) {
   // k >= u: every value its own centroid, exactly; all-equal values collapse to one.
   const Input in = from_samples({3.5, 3.5, 3.5, 3.5});
