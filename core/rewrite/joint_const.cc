@@ -137,6 +137,15 @@ std::string not_again(Chain chain, const std::string& api_words) {
 
 }  // namespace
 
+std::string joint_target_refusal(const std::string& origin, const std::string& function,
+                                 int opset_version, size_t step_number) {
+  return origin + ": function \"" + function + "\" (opset CoreML" + std::to_string(opset_version) +
+         "), step " + std::to_string(step_number) +
+         ": Joint compression is only supported since iOS18. Please re-convert your model with "
+         "minimum_deployment_target set to at least ct.target.iOS18, or run the step without "
+         "joint compression.";
+}
+
 JointPlan plan_joint(const spec::Operation& head, config::Api api, const config::OpConfig& config,
                      const ProducerLookup& producer, const std::string& where) {
   const ChainFacts facts = describe(head, producer);

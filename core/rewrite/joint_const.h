@@ -44,6 +44,12 @@ JointPlan plan_joint(const CoreML::Specification::MILSpec::Operation& head, conf
                      const config::OpConfig& config, const ProducerLookup& producer,
                      const std::string& where);
 
+// The error for a joint step (`step_number` of the job) on a function of a program below iOS18
+// (`opset_version`, after the iOS15 -> iOS16 upgrade); coremltools raises it at the pass's
+// start, whatever the weights. `origin` names the program.
+std::string joint_target_refusal(const std::string& origin, const std::string& function,
+                                 int opset_version, size_t step_number);
+
 // The ops replacing `chain` + `head` (consumers bind to the last one's first output), or
 // nullopt with outcome.reason set when the weight stays as it is (then nothing was written).
 // `nonzero_only`: fit the LUT / quantization parameters of a pruned weight to its nonzeros.

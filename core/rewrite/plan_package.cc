@@ -11,6 +11,7 @@
 #include "core/mil/tensor_values.h"
 #include "core/mil/weight_index.h"
 #include "core/package/package_reader.h"
+#include "core/rewrite/joint_const.h"
 #include "core/rewrite/palettize_const.h"
 #include "core/rewrite/quantize_const.h"
 #include "core/rewrite/write_refusal.h"
@@ -147,6 +148,14 @@ PackagePlan plan_package(const std::string& in_path, const RewriteOptions& optio
       const std::string program_origin = origin + " (" + program.id + ")";
       const auto index = mil::index_program(program, program_origin);
       const config::ProgramFacts facts(*program.program);
+      // As rewrite_package: a joint step is refused on a program below iOS18 before anything
+      // else of it is checked.
+      for (const auto& fn : index.functions) {
+        const int fn_opset = std::max(opset_version(fn.opset), 6);
+        if (step.joint_compression && fn_opset < 8) {
+          throw Error(rewrite::joint_target_refusal(program_origin, fn.name, fn_opset, 1));
+        }
+      }
       for (const auto& weight : index.weights) {
         // As rewrite_package: tiny constants (strides, pads, axes) are never candidates.
         if (weight.op_type != "const" || weight.shape.element_count() < 10) continue;

@@ -246,11 +246,7 @@ class ProgramRewriter {
       for (const auto& name : sorted_function_names()) {
         const FunctionContext& fn = function(name);
         if (fn.opset >= 8) continue;
-        throw Error(origin_ + ": function \"" + name + "\" (opset CoreML" +
-                    std::to_string(fn.opset) + "), step " + std::to_string(i + 1) +
-                    ": Joint compression is only supported since iOS18. Please re-convert your "
-                    "model with minimum_deployment_target set to at least ct.target.iOS18, or "
-                    "run the step without joint compression.");
+        throw Error(rewrite::joint_target_refusal(origin_, name, fn.opset, i + 1));
       }
     }
   }

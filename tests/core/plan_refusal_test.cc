@@ -100,11 +100,13 @@ Outcome run_of(const std::string& in, const std::string& out, const RewriteOptio
 
 // Plans and runs `config` on `parts`; the plan must refuse exactly when the run does, with the
 // same message. Returns the run's outcome.
-Outcome plan_matches_run(const testing::PackageParts& parts, const std::string& config_yaml) {
+Outcome plan_matches_run(const testing::PackageParts& parts, const std::string& config_yaml,
+                         bool joint = false) {
   testing::TempDir dir;
   const std::string in = testing::write_package_dir(dir.path(), "in", parts);
   RewriteOptions options;
   options.steps = {step_from_config_text(config_yaml, "config")};
+  options.steps[0].joint_compression = joint;
   const Outcome plan = plan_of(in, options);
   const Outcome run = run_of(in, dir / "out.mlpackage", options);
   EXPECT_EQ(plan.error, run.error) << config_yaml;
@@ -210,6 +212,17 @@ TEST(PlanRefusal, IntegerConstsRefusedAsTheRun) {
                                 "config_type: OpLinearQuantizerConfig\n"
                                 "global_config:\n  weight_threshold: 0\n")
                    .error);
+}
+
+TEST(PlanRefusal, JointStepBelowIos18RefusedAsTheRun) {
+  const std::string palettize =
+      "config_type: OpPalettizerConfig\n"
+      "global_config:\n  mode: kmeans\n  nbits: 2\n  weight_threshold: 0\n";
+  const Outcome ios16 = plan_matches_run(fp16_package(6, ramp()), palettize, true);
+  ASSERT_TRUE(ios16.error);
+  EXPECT_NE(ios16.error->find("Joint compression is only supported since iOS18"), std::string::npos)
+      << *ios16.error;
+  EXPECT_FALSE(plan_matches_run(fp16_package(8, ramp()), palettize, true).error);
 }
 
 }  // namespace
