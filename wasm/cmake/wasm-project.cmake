@@ -17,6 +17,11 @@ if(NOT EXISTS "${MLPRESS_WASM_DEPS}")
                       "mlpress-wasm-deps.cmake (scripts/build_wasm.sh does both)")
 endif()
 include("${MLPRESS_WASM_DEPS}")
+# zlib is compiled with HAVE_UNISTD_H (scripts/build_wasm_deps.sh), which makes its z_off_t an
+# off_t, 64 bits here; without the define zconf.h makes it a 32-bit long. Code including zlib.h
+# must see the library's z_off_t: otherwise a call of a function taking one (crc32_combine)
+# links, with only a wasm-ld warning, to a stub that traps ("RuntimeError: unreachable").
+set_property(TARGET mlpress_wasm_zlib APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS HAVE_UNISTD_H)
 
 option(MLPRESS_WASM_SIMD "Build the wasm module with -msimd128" ON)
 
