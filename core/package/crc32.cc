@@ -92,13 +92,39 @@ uint32_t crc32_update(uint32_t crc, std::span<const std::byte> data) {
   return crc32_update_zlib(crc, data);
 }
 
-uint32_t crc32_combine_lengths(uint32_t crc_a, uint32_t crc_b, uint64_t length_b) {
-  // Combining with an empty CRC (0) shifts the first CRC by that many zero bytes.
-  constexpr uint64_t kPiece = uint64_t(1) << 30;
-  for (; length_b > kPiece; length_b -= kPiece) {
-    crc_a = uint32_t(crc32_combine(crc_a, 0, z_off_t(kPiece)));
+namespace {
+
+// Polynomials mod P in CRC-32's reflected bit order (bit 31 is x^0, the reflected polynomial is
+// 0xEDB88320). Done here rather than by zlib's crc32_combine, whose length parameter is a z_off_t
+// whose size differs between the wasm dependency build and its header.
+constexpr uint32_t kReflectedPoly = 0xEDB88320u;
+
+uint32_t multiply_mod_p(uint32_t a, uint32_t b) {
+  uint32_t product = 0;
+  for (uint32_t bit = 1u << 31; bit != 0; bit >>= 1) {
+    if (a & bit) product ^= b;
+    b = (b & 1) ? (b >> 1) ^ kReflectedPoly : b >> 1;  // b * x
   }
-  return uint32_t(crc32_combine(crc_a, crc_b, z_off_t(length_b)));
+  return product;
+}
+
+// x^(8 n) mod P.
+uint32_t x_to_8n_mod_p(uint64_t n) {
+  uint32_t result = 1u << 31;  // x^0
+  uint32_t power = 1u << 23;   // x^8
+  for (; n != 0; n >>= 1) {
+    if (n & 1) result = multiply_mod_p(result, power);
+    power = multiply_mod_p(power, power);
+  }
+  return result;
+}
+
+}  // namespace
+
+uint32_t crc32_combine_lengths(uint32_t crc_a, uint32_t crc_b, uint64_t length_b) {
+  // The CRC of A then B is A's CRC moved past B's length, xor B's CRC (the pre- and
+  // post-inversions cancel out).
+  return multiply_mod_p(x_to_8n_mod_p(length_b), crc_a) ^ crc_b;
 }
 
 }  // namespace mlpress

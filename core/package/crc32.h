@@ -14,8 +14,7 @@ uint32_t crc32_update(uint32_t crc, std::span<const std::byte> data);
 // zlib's table code alone (the reference the folded version is tested against).
 uint32_t crc32_update_zlib(uint32_t crc, std::span<const std::byte> data);
 
-// The CRC-32 of A followed by B, from crc(A), crc(B) and B's length in bytes (any length: zlib's
-// crc32_combine takes 32 bits in wasm).
+// The CRC-32 of A followed by B, from crc(A), crc(B) and B's length in bytes (any length).
 uint32_t crc32_combine_lengths(uint32_t crc_a, uint32_t crc_b, uint64_t length_b);
 
 }  // namespace mlpress
