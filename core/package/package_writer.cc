@@ -1,11 +1,11 @@
 #include "core/package/package_writer.h"
 
 #include <algorithm>
-#include <random>
 #include <utility>
 #include <vector>
 
 #include "core/io/error.h"
+#include "core/io/temp_name.h"
 #include "core/package/zip_writer.h"
 
 namespace mlpress {
@@ -26,14 +26,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 std::string strip(std::string s, const std::string& suffix) {
   if (ends_with(s, suffix)) s.resize(s.size() - suffix.size());
   return s;
-}
-
-std::string random_suffix() {
-  std::random_device device;
-  std::uniform_int_distribution<uint32_t> dist;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08x", dist(device));
-  return buf;
 }
 
 // A staged file.
@@ -89,7 +81,7 @@ PackageWriter::PackageWriter(const std::string& out_path)
   const fs::path parent = out_.has_parent_path() ? out_.parent_path() : fs::path(".");
   if (!fs::is_directory(parent))
     throw Error(out_.string() + ": folder " + parent.string() + " does not exist");
-  staging_ = parent / ("." + out_.filename().string() + ".mlpress-" + random_suffix());
+  staging_ = parent / ("." + out_.filename().string() + ".mlpress-" + random_file_suffix());
   std::error_code ec;
   fs::create_directory(staging_, ec);
   if (ec) throw Error(staging_.string() + ": cannot create a temporary folder: " + ec.message());

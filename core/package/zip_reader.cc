@@ -14,6 +14,7 @@
 
 #include "core/io/error.h"
 #include "core/package/inflating_source.h"
+#include "core/package/zip_records.h"
 
 namespace mlpress {
 
@@ -229,12 +230,7 @@ uint64_t le(const std::byte* p, int width) {
   return v;
 }
 
-constexpr uint32_t kLocalHeaderSig = 0x04034b50;
-constexpr uint32_t kCentralHeaderSig = 0x02014b50;
-constexpr uint32_t kEndSig = 0x06054b50;
-constexpr uint32_t kZip64LocatorSig = 0x07064b50;
-constexpr uint32_t kZip64EndSig = 0x06064b50;
-constexpr uint32_t kMax32 = 0xFFFFFFFF;
+using namespace zip_records;
 
 // The offset of every entry's local header, in central directory order (libzip's index order),
 // read from the archive's end records and central directory; empty when they do not parse
@@ -253,7 +249,7 @@ std::vector<uint64_t> local_header_offsets(FileSource& file, uint64_t count) {
   bool found = false;
   while (!found && end > 0) {
     --end;
-    found = le(&tail[end], 4) == kEndSig && end + 22 + le(&tail[end + 20], 2) == tail_size;
+    found = le(&tail[end], 4) == kEndSignature && end + 22 + le(&tail[end + 20], 2) == tail_size;
   }
   if (!found) return {};
   const uint64_t end_offset = size - tail_size + end;
@@ -263,12 +259,12 @@ std::vector<uint64_t> local_header_offsets(FileSource& file, uint64_t count) {
   if (end_offset >= 20) {
     std::array<std::byte, 20> locator{};
     file.read_at(end_offset - 20, locator);
-    if (le(locator.data(), 4) == kZip64LocatorSig) {
+    if (le(locator.data(), 4) == kZip64LocatorSignature) {
       const uint64_t record_offset = le(&locator[8], 8);
       if (record_offset > size || size - record_offset < 56) return {};
       std::array<std::byte, 56> record{};
       file.read_at(record_offset, record);
-      if (le(record.data(), 4) != kZip64EndSig) return {};
+      if (le(record.data(), 4) != kZip64EndSignature) return {};
       entries = le(&record[32], 8);
       directory_size = le(&record[40], 8);
       directory_offset = le(&record[48], 8);
@@ -283,14 +279,14 @@ std::vector<uint64_t> local_header_offsets(FileSource& file, uint64_t count) {
   offsets.reserve(static_cast<size_t>(count));
   size_t at = 0;
   for (uint64_t i = 0; i < count; ++i) {
-    if (directory.size() - at < 46 || le(&directory[at], 4) != kCentralHeaderSig) return {};
+    if (directory.size() - at < 46 || le(&directory[at], 4) != kCentralHeaderSignature) return {};
     const std::byte* header = &directory[at];
     const size_t name_length = le(header + 28, 2);
     const size_t extra_length = le(header + 30, 2);
     const size_t comment_length = le(header + 32, 2);
     if (directory.size() - at - 46 < name_length + extra_length + comment_length) return {};
     uint64_t offset = le(header + 42, 4);
-    if (offset == kMax32) {
+    if (offset == kZip64Marker) {
       // The ZIP64 extra field holds, in this order, those of the uncompressed size, compressed
       // size and offset that are 0xFFFFFFFF in the header.
       const std::byte* extra = header + 46 + name_length;
@@ -301,8 +297,8 @@ std::vector<uint64_t> local_header_offsets(FileSource& file, uint64_t count) {
         const size_t length = le(extra + pos + 2, 2);
         if (extra_length - pos - 4 < length) return {};
         if (id == 1) {
-          size_t field =
-              (le(header + 24, 4) == kMax32 ? 8 : 0) + (le(header + 20, 4) == kMax32 ? 8 : 0);
+          size_t field = (le(header + 24, 4) == kZip64Marker ? 8 : 0) +
+                         (le(header + 20, 4) == kZip64Marker ? 8 : 0);
           if (length < field + 8) return {};
           offset = le(extra + pos + 4 + field, 8);
           have = true;
@@ -363,7 +359,7 @@ struct ZipReader::Impl {
       if (header > size || size - header < 30) return nullptr;
       std::array<std::byte, 30> fixed{};
       file->read_at(header, fixed);
-      if (le(fixed.data(), 4) != kLocalHeaderSig) return nullptr;
+      if (le(fixed.data(), 4) != kLocalHeaderSignature) return nullptr;
       const uint64_t name_length = le(&fixed[26], 2);
       const uint64_t extra_length = le(&fixed[28], 2);
       if (size - header - 30 < name_length + extra_length) return nullptr;

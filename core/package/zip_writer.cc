@@ -8,14 +8,15 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
-#include <random>
 #include <set>
 #include <system_error>
 #include <utility>
 #include <vector>
 
 #include "core/io/error.h"
+#include "core/io/temp_name.h"
 #include "core/package/crc32.h"
+#include "core/package/zip_records.h"
 
 namespace mlpress {
 
@@ -23,11 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr uint32_t kLocalHeaderSignature = 0x04034b50;
-constexpr uint32_t kCentralHeaderSignature = 0x02014b50;
-constexpr uint32_t kEndSignature = 0x06054b50;
-constexpr uint32_t kZip64EndSignature = 0x06064b50;
-constexpr uint32_t kZip64LocatorSignature = 0x07064b50;
+using namespace zip_records;
 constexpr uint16_t kZip64ExtraId = 0x0001;
 constexpr uint16_t kMadeBy = (3 << 8) | 63;  // Unix, spec 6.3 (as libzip writes it)
 constexpr uint16_t kNeedStored = 10;
@@ -71,14 +68,6 @@ class Bytes {
   }
   std::vector<std::byte> data_;
 };
-
-std::string random_suffix() {
-  std::random_device device;
-  std::uniform_int_distribution<uint32_t> dist;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08x", dist(device));
-  return buf;
-}
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -435,7 +424,7 @@ ZipWriter::ZipWriter(const std::string& path) : impl_(std::make_unique<Impl>()),
   if (!parent.empty() && !fs::is_directory(parent, ec)) {
     throw Error(path + ": cannot create: " + parent.string() + " is not a directory");
   }
-  const std::string temp = path + ".part-" + random_suffix();
+  const std::string temp = path + ".part-" + random_file_suffix();
   impl_->file = std::fopen(temp.c_str(), "wb+");
   if (!impl_->file) throw Error(path + ": cannot create zip archive: " + errno_text());
   impl_->temp = temp;
