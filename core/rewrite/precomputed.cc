@@ -113,7 +113,7 @@ void PrecomputedWriter::add(const PrecomputedResult& result) {
     body.str(p.file);
     body.u32(static_cast<uint32_t>(p.dtype));
     body.u64(p.padding_bits);
-    body.raw(p.bytes);
+    body.raw(p.data());
   }
   body.u64(result.ops.size());
   for (const auto& op : result.ops) {
@@ -160,11 +160,11 @@ std::optional<PrecomputedResult> PrecomputedResults::read(uint64_t index) {
   auto it = where_.find(index);
   if (it == where_.end()) return std::nullopt;
   FileSource& file = *files_[it->second.file];
-  std::vector<std::byte> body(it->second.length);
-  file.read_at(it->second.offset, body);
-  const std::string what = file.describe() + ": weight " + std::to_string(index);
-  Decoder d(body, what);
   PrecomputedResult result;
+  result.record.resize(it->second.length);
+  file.read_at(it->second.offset, result.record);
+  const std::string what = file.describe() + ": weight " + std::to_string(index);
+  Decoder d(result.record, what);
   result.index = index;
   result.name = d.str();
   const bool has_error = d.u8() != 0;
@@ -183,8 +183,7 @@ std::optional<PrecomputedResult> PrecomputedResults::read(uint64_t index) {
     p.file = d.str();
     p.dtype = static_cast<blob::BlobDType>(d.u32());
     p.padding_bits = d.u64();
-    const auto data = d.raw();
-    p.bytes.assign(data.begin(), data.end());
+    p.in_file = d.raw();
     result.payloads.push_back(std::move(p));
   }
   for (uint64_t n = d.count(8); n > 0; --n) {

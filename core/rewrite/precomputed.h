@@ -37,7 +37,9 @@ struct PrecomputedPayload {
   std::string file;  // the package-relative blob file it goes to
   blob::BlobDType dtype = blob::BlobDType::Float16;
   uint64_t padding_bits = 0;
-  std::vector<std::byte> bytes;
+  std::vector<std::byte> bytes;        // the payload, when recorded by the compressor
+  std::span<const std::byte> in_file;  // the payload, when read back: a view of the record
+  std::span<const std::byte> data() const { return bytes.empty() ? in_file : std::span(bytes); }
 };
 
 struct PrecomputedResult {
@@ -51,6 +53,16 @@ struct PrecomputedResult {
                                              // kStandInNamePrefix + i
   std::vector<PrecomputedPayload> payloads;  // the i-th got offset kStandInOffsetBase + i
   std::vector<CoreML::Specification::MILSpec::Operation> ops;  // empty: the weight stays dense
+  // The record read back, which the payloads' `in_file` views point into: the splice keeps one
+  // weight-sized buffer, not the record and a copy of each payload. Moving the result keeps the
+  // views valid; copying it would not, so it cannot be copied.
+  std::vector<std::byte> record;
+
+  PrecomputedResult() = default;
+  PrecomputedResult(PrecomputedResult&&) = default;
+  PrecomputedResult& operator=(PrecomputedResult&&) = default;
+  PrecomputedResult(const PrecomputedResult&) = delete;
+  PrecomputedResult& operator=(const PrecomputedResult&) = delete;
 };
 
 // Appends results to one file.

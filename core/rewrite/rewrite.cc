@@ -487,7 +487,7 @@ class ProgramRewriter {
     return rewrite::replay_precomputed(
         result, [&](const std::string& base) { return unique_name(fn, base); },
         [&](const rewrite::PrecomputedPayload& p) {
-          return relocator_->append_new(p.file, p.dtype, p.bytes, p.padding_bits);
+          return relocator_->append_new(p.file, p.dtype, p.data(), p.padding_bits);
         },
         op_where);
   }
@@ -553,7 +553,7 @@ class ProgramRewriter {
     };
     context.append_payload = [&result](const std::string& file, blob::BlobDType dtype,
                                        std::span<const std::byte> bytes, uint64_t padding) {
-      result.payloads.push_back({file, dtype, padding, {bytes.begin(), bytes.end()}});
+      result.payloads.push_back({file, dtype, padding, {bytes.begin(), bytes.end()}, {}});
       return rewrite::kStandInOffsetBase + (result.payloads.size() - 1);
     };
     bool ok = true;
