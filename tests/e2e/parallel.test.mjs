@@ -81,13 +81,12 @@ describe('several workers on the page', () => {
         assert.equal(entry.total, 40);
         if (i > 0) assert.ok(entry.done >= log[i - 1].done, 'done never goes back');
       }
-      // With k-means (slow enough per weight that the helpers, which start their module and open
-      // the file first, catch up) several workers were compressing at once, each weight named.
-      // int8 is so fast that the main worker may be done with its share before they start.
-      if (tag === 'pal6') {
-        const together = log.filter((e) => (e.text.match(/layer\d{3}_weight_0_to_fp16/g) || []).length >= 2);
-        assert.ok(together.length > 0, JSON.stringify(log.slice(0, 10)));
-      }
+      const named = new Set(log.flatMap((e) => e.text.match(/layer\d{3}_weight_0_to_fp16/g) || []));
+      assert.ok(named.size > 1, `progress names the weights being compressed: ${JSON.stringify(log.slice(0, 10))}`);
+      // Whether the workers' compressing overlapped in time is not asserted: it depends on the
+      // machine (fp16 k-means became fast enough that the page's worker can finish its share
+      // before the helpers have started their modules). The shares above, each worker's count
+      // above zero, and the bytes below equal to the CLI's are what the pool must get right.
 
       await page.getByRole('link', { name: /^Download / }).click();
       const download = await downloadPromise;
