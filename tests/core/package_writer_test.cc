@@ -14,6 +14,7 @@
 
 #include "core/io/byte_source.h"
 #include "core/package/zip_reader.h"
+#include "tests/core/temp_dir_test.h"
 
 namespace mlpress {
 namespace {
@@ -31,16 +32,9 @@ std::vector<std::byte> read_file(const fs::path& path) {
   return read_all(source);
 }
 
-class PackageWriterTest : public testing::Test {
+class PackageWriterTest : public testing_support::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(testing::TempDir()) /
-           ("mlpress_package_writer_" + std::string(info->name()) + "_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  PackageWriterTest() : TempDirTest("mlpress_package_writer_") {}
 
   // Two blob files written interleaved (the first with its head rewritten at the end, as
   // BlobWriter does), plus a staged Manifest.json.
@@ -66,7 +60,6 @@ class PackageWriterTest : public testing::Test {
     return names;
   }
 
-  fs::path dir_;
   const std::vector<std::byte> a_ = pattern(200000, 1);
   const std::vector<std::byte> b_ = pattern(3000, 2);
   const std::vector<std::byte> m_ = pattern(10, 3);

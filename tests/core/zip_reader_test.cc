@@ -18,6 +18,7 @@
 #include "core/io/byte_source.h"
 #include "core/io/error.h"
 #include "core/package/zip_writer.h"
+#include "tests/core/temp_dir_test.h"
 
 namespace mlpress {
 namespace {
@@ -214,16 +215,9 @@ std::vector<std::byte> slice(const std::vector<std::byte>& bytes, uint64_t offse
   return {bytes.begin() + std::ptrdiff_t(offset), bytes.begin() + std::ptrdiff_t(offset + length)};
 }
 
-class ZipReaderTest : public testing::Test {
+class ZipReaderTest : public testing_support::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(testing::TempDir()) /
-           ("mlpress_zip_reader_" + std::string(info->name()) + "_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  ZipReaderTest() : TempDirTest("mlpress_zip_reader_") {}
 
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
@@ -242,8 +236,6 @@ class ZipReaderTest : public testing::Test {
     }
     return "";
   }
-
-  fs::path dir_;
 };
 
 // Reads at odd offsets and lengths, crossing the 1 MiB pieces the inflater copies in, forwards

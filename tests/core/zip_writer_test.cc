@@ -18,6 +18,7 @@
 #include "core/io/byte_source.h"
 #include "core/io/error.h"
 #include "core/package/zip_reader.h"
+#include "tests/core/temp_dir_test.h"
 
 namespace mlpress {
 namespace {
@@ -50,16 +51,9 @@ std::vector<std::byte> read_file(const std::string& path) {
   return bytes;
 }
 
-class ZipWriterTest : public testing::Test {
+class ZipWriterTest : public testing_support::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(testing::TempDir()) /
-           ("mlpress_zip_writer_" + std::string(info->name()) + "_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  ZipWriterTest() : TempDirTest("mlpress_zip_writer_") {}
 
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
@@ -71,8 +65,6 @@ class ZipWriterTest : public testing::Test {
     std::sort(names.begin(), names.end());
     return names;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(ZipWriterTest, WritesEntriesThatReadBack) {
