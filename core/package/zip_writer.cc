@@ -42,7 +42,7 @@ constexpr uint32_t kDirMode = 040755;
 constexpr int kDeflateLevel = 9;     // libzip's default for ZIP_CM_DEFLATE
 constexpr int kDeflateMemLevel = 9;  // libzip's MAX_MEM_LEVEL
 constexpr size_t kChunk = size_t(1) << 20;
-constexpr uint64_t kRecordLimit = 0xFFFFFFFF;  // 32-bit fields: this value and up go to ZIP64
+constexpr uint64_t kRecordLimit = kZip64Marker;  // 32-bit fields: this value and up go to ZIP64
 constexpr uint64_t kCountLimit = 0xFFFF;
 
 class Bytes {
@@ -195,8 +195,8 @@ struct ZipWriter::Impl {
         .u16(kDosTime)
         .u16(kDosDate)
         .u32(entry.crc)
-        .u32(z ? kRecordLimit : entry.compressed)
-        .u32(z ? kRecordLimit : entry.size)
+        .u32(z ? kZip64Marker : entry.compressed)
+        .u32(z ? kZip64Marker : entry.size)
         .u16(entry.name.size())
         .u16(z ? 20 : 0)
         .text(entry.name);
@@ -222,15 +222,15 @@ struct ZipWriter::Impl {
         .u16(kDosTime)
         .u16(kDosDate)
         .u32(entry.crc)
-        .u32(big_compressed ? kRecordLimit : entry.compressed)
-        .u32(big_size ? kRecordLimit : entry.size)
+        .u32(big_compressed ? kZip64Marker : entry.compressed)
+        .u32(big_size ? kZip64Marker : entry.size)
         .u16(entry.name.size())
         .u16(zip64 ? extra.size() + 4 : 0)
         .u16(0)  // comment
         .u16(0)  // disk
         .u16(0)  // internal attributes
         .u32(uint32_t(entry.mode) << 16)
-        .u32(big_offset ? kRecordLimit : entry.offset)
+        .u32(big_offset ? kZip64Marker : entry.offset)
         .text(entry.name);
     if (zip64) header.u16(kZip64ExtraId).u16(extra.size()).append(extra);
     return header;
@@ -340,8 +340,8 @@ struct ZipWriter::Impl {
         .u16(0)
         .u16(count >= count_limit ? kCountLimit : count)
         .u16(count >= count_limit ? kCountLimit : count)
-        .u32(directory_size >= limit ? kRecordLimit : directory_size)
-        .u32(directory_offset >= limit ? kRecordLimit : directory_offset)
+        .u32(directory_size >= limit ? kZip64Marker : directory_size)
+        .u32(directory_offset >= limit ? kZip64Marker : directory_offset)
         .u16(0);
     append(record.span());
   }
