@@ -30,11 +30,32 @@ void sort_keys(std::vector<uint16_t>& keys, std::vector<uint16_t>& scratch) {
   }
 }
 
-void push(Fp16Patterns& out, uint16_t pattern, uint32_t count) {
+inline void push(Fp16Patterns& out, uint16_t pattern, uint32_t count) {
   out.patterns.push_back(pattern);
   out.counts.push_back(count);
-  out.any_non_finite = out.any_non_finite || non_finite(pattern);
   out.total += count;
+}
+
+// Patterns are listed by value, so inf and NaN (of either sign) can only be first or last.
+void set_non_finite(Fp16Patterns& out) {
+  out.any_non_finite = !out.patterns.empty() &&
+                       (non_finite(out.patterns.front()) || non_finite(out.patterns.back()));
+}
+
+// Blocks of the histogram tested for all-zero at once.
+constexpr uint32_t kBlock = 8;
+
+bool block_empty(const uint32_t* h) {
+  uint32_t any = 0;
+  for (uint32_t i = 0; i < kBlock; ++i) any |= h[i];
+  return any == 0;
+}
+
+// Lists pattern p if counted, and zeroes its count for the next set.
+void take(Fp16Patterns& out, uint32_t* h, uint32_t p) {
+  if (h[p] == 0) return;
+  push(out, uint16_t(p), h[p]);
+  h[p] = 0;
 }
 
 }  // namespace
@@ -50,7 +71,10 @@ void Fp16PatternCounter::add(const uint16_t* bits, size_t n) {
     uint32_t* h = histogram_.data();
     for (size_t i = 0; i < n; ++i) ++h[bits[i]];
   } else {
-    for (size_t i = 0; i < n; ++i) keys_.push_back(fp16_order_key(bits[i]));
+    const size_t at = keys_.size();
+    keys_.resize(at + n);
+    uint16_t* keys = keys_.data() + at;
+    for (size_t i = 0; i < n; ++i) keys[i] = fp16_order_key(bits[i]);
   }
 }
 
@@ -71,20 +95,24 @@ void Fp16PatternCounter::finish(Fp16Patterns& out) {
   out.any_non_finite = false;
   out.total = 0;
   if (dense_) {
-    // By pattern: negatives from the largest magnitude down, then +0 (with -0) and up.
+    // By pattern: negatives from the largest magnitude down, then +0 (with -0) and up. Most of
+    // the 65,536 counts are zero (whole exponents unused), so blocks of 8 empty ones are skipped
+    // with one test.
     uint32_t* h = histogram_.data();
     h[0] += h[0x8000u];
-    h[0x8000u] = 0;
-    for (uint32_t p = 0xFFFFu; p > 0x8000u; --p) {
-      if (h[p] == 0) continue;
-      push(out, uint16_t(p), h[p]);
-      h[p] = 0;
+    h[0x8000u] = 0;  // -0 counted as +0; its block below then skips it
+    for (uint32_t block = 0xFFF8u;; block -= kBlock) {
+      if (!block_empty(h + block)) {
+        for (uint32_t p = block + kBlock; p-- > block;) take(out, h, p);
+      }
+      if (block == 0x8000u) break;
     }
-    for (uint32_t p = 0; p < 0x8000u; ++p) {
-      if (h[p] == 0) continue;
-      push(out, uint16_t(p), h[p]);
-      h[p] = 0;
+    for (uint32_t block = 0; block < 0x8000u; block += kBlock) {
+      if (!block_empty(h + block)) {
+        for (uint32_t p = block; p < block + kBlock; ++p) take(out, h, p);
+      }
     }
+    set_non_finite(out);
     return;
   }
   sort_keys(keys_, scratch_);
@@ -105,6 +133,7 @@ void Fp16PatternCounter::finish(Fp16Patterns& out) {
     push(out, fp16_from_order_key(key), count);
     i = j;
   }
+  set_non_finite(out);
   keys_.clear();
 }
 

@@ -16,7 +16,7 @@ constexpr size_t kLayeredWork = size_t(1) << 15;
 }  // namespace
 
 KMeans1dResult kmeans_1d_optimal(std::span<const double> values, std::span<const double> weights,
-                                 size_t k) {
+                                 size_t k, KMeans1dPriceHint* hint) {
   if (values.size() != weights.size()) {
     throw std::invalid_argument("kmeans_1d_optimal: values and weights differ in length");
   }
@@ -29,7 +29,7 @@ KMeans1dResult kmeans_1d_optimal(std::span<const double> values, std::span<const
     return clustering_from_starts(values, weights, std::move(starts));
   }
   if (k * n > kLayeredWork) {
-    if (auto starts = lagrangian_k_segmentation(values, weights, k)) {
+    if (auto starts = lagrangian_k_segmentation(values, weights, k, nullptr, hint)) {
       return clustering_from_starts(values, weights, std::move(*starts));
     }
   }

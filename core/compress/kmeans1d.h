@@ -30,10 +30,25 @@ struct KMeans1dResult {
   double cost = 0;  // weighted sum of squared distances to the centroids
 };
 
+// A price per cluster carried from one search to the next on values of a similar distribution
+// (the channel groups of one weight, in order): the price the coarsened copy last gave, per unit
+// of the values' total cost f(1), is tried first on the next values (one full solve, no
+// coarsened copy). When it misses k, the search goes on from the coarsened copy's price as
+// without a hint, and that price is kept instead. Tries stop once more than one in 8 missed
+// (narrow price intervals, as at k 256), so a hint wastes few solves. The clustering is an
+// optimal one either way: only among clusterings of exactly equal cost may the one returned
+// depend on the hint.
+struct KMeans1dPriceHint {
+  double price_per_cost = 0;  // 0: none yet
+  size_t tries = 0;
+  size_t misses = 0;
+};
+
 // `values` strictly ascending, `weights` positive and finite, one per value. k is clipped to
 // the number of values (each value then is its own centroid, exactly); k = 0 or no values give
 // an empty result. Among clusterings of equal cost, which one comes back is unspecified.
+// `hint` (optional) is read and updated as KMeans1dPriceHint says.
 KMeans1dResult kmeans_1d_optimal(std::span<const double> values, std::span<const double> weights,
-                                 size_t k);
+                                 size_t k, KMeans1dPriceHint* hint = nullptr);
 
 }  // namespace mlpress::compress

@@ -175,16 +175,36 @@ double first_price(std::span<const double> values, std::span<const double> weigh
 
 std::optional<std::vector<size_t>> lagrangian_k_segmentation(std::span<const double> values,
                                                              std::span<const double> weights,
-                                                             size_t k, LagrangianStats* stats) {
+                                                             size_t k, LagrangianStats* stats,
+                                                             KMeans1dPriceHint* hint) {
   LagrangianStats local;
   LagrangianStats& st = stats ? *stats : local;
   const size_t n = values.size();
   if (k < 2 || k >= n) return std::nullopt;
   const SegmentCost cost(values, weights);
-  const double lambda = first_price(values, weights, cost, k, &st.coarse_solves);
   PenalizedSegmenter segmenter(cost);
   Hull hull(cost);
-  if (!search(segmenter, hull, k, lambda, &st.solves).found) return std::nullopt;
+  // The marginal cost of a cluster scales with the values' total cost f(1) for a given shape of
+  // distribution, so the hint's price is kept per unit of it.
+  const double total = cost(0, n);
+  if (hint && hint->price_per_cost > 0 && 8 * hint->misses <= hint->tries && total > 0) {
+    const double lambda = hint->price_per_cost * total;
+    const PenalizedSegmentation got = segmenter.solve(lambda);
+    ++st.solves;
+    ++hint->tries;
+    if (got.count == k) {
+      st.hint_hit = true;
+      return segmenter.starts();
+    }
+    hull.add({lambda, got.count, got.cost});
+    ++hint->misses;
+  }
+  const double lambda = first_price(values, weights, cost, k, &st.coarse_solves);
+  const SearchOutcome found = search(segmenter, hull, k, lambda, &st.solves);
+  if (!found.found) return std::nullopt;
+  // (The hull held no vertex of k clusters before the search, the hint's miss included, so the
+  // segmenter holds the solve that found k.)
+  if (hint && total > 0) hint->price_per_cost = lambda / total;
   return segmenter.starts();
 }
 

@@ -54,6 +54,9 @@ bool palettize_fp16_kmeans(std::span<const uint16_t> bits, const PaletteLayout& 
   Fp16Patterns all, fitted;
   std::vector<uint8_t> table(65536, 0);
   DistinctValues distinct;
+  // The groups of one weight share its distribution: each search starts from the last one's
+  // price (kmeans1d.h), which skips the coarse pricing once it lands k.
+  KMeans1dPriceHint price_hint;
   for (size_t g = 0; g < layout.groups; ++g) {
     count_group(bits, layout, g, nullptr, counter, all);
     if (all.any_non_finite) return false;
@@ -62,13 +65,15 @@ bool palettize_fp16_kmeans(std::span<const uint16_t> bits, const PaletteLayout& 
       count_group(bits, layout, g, fit_mask->data(), counter, fitted);
       if (fitted.total > 0) fit = &fitted;
     }
-    distinct.values.clear();
-    distinct.weights.clear();
-    for (size_t i = 0; i < fit->patterns.size(); ++i) {
-      distinct.values.push_back(double(fp16_to_float(fit->patterns[i])));
-      distinct.weights.push_back(double(fit->counts[i]));
+    const size_t m = fit->patterns.size();
+    distinct.values.resize(m);
+    distinct.weights.resize(m);
+    for (size_t i = 0; i < m; ++i) {
+      distinct.values[i] = double(fp16_to_float(fit->patterns[i]));
+      distinct.weights[i] = double(fit->counts[i]);
     }
-    const KMeans1dResult km = kmeans_1d_optimal(distinct.values, distinct.weights, entries);
+    const KMeans1dResult km =
+        kmeans_1d_optimal(distinct.values, distinct.weights, entries, &price_hint);
     double* entry = lut.data() + g * entries;
     for (size_t c = 0; c < km.centroids.size(); ++c) {
       entry[c] = double(fp16_to_float(fp16_from_double(km.centroids[c])));

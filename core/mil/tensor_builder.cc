@@ -40,16 +40,15 @@ spec::Value tensor_value(int dtype, std::span<const uint64_t> dims,
   const int bits = dtype_bits(dtype).value_or(0);
   if (bits == 0) throw Error("cannot store a " + dtype_name(dtype) + " tensor");
 
-  // Sub-byte types arrive one byte per element and are packed LSB-first.
+  // Sub-byte types arrive one byte per element and are packed LSB-first (pack_bits keeps the
+  // low `bits` bits of each byte, so no masked copy of the elements is needed).
   std::vector<std::byte> packed;
   std::span<const std::byte> stored = elements;
   if (bits < 8) {
+    if (elements.size() < count) throw Error("tensor_value: fewer elements than the shape holds");
     packed.resize(blob::packed_size_in_bytes(count, bits));
-    std::vector<uint8_t> low(count);
-    for (uint64_t i = 0; i < count; ++i) {
-      low[i] = static_cast<uint8_t>(elements[i]) & uint8_t((1u << bits) - 1);
-    }
-    blob::pack_bits(low, bits, {reinterpret_cast<uint8_t*>(packed.data()), packed.size()});
+    blob::pack_bits({reinterpret_cast<const uint8_t*>(elements.data()), size_t(count)}, bits,
+                    {reinterpret_cast<uint8_t*>(packed.data()), packed.size()});
     stored = packed;
   }
 

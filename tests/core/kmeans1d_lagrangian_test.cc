@@ -194,6 +194,73 @@ TEST(KMeans1dLagrangianTest, CoarsePriceLandsKInOneFullSolve) {
   }
 }
 
+TEST(KMeans1dLagrangianTest, PriceHintCarriesAcrossGroupsOfOneDistribution) {
+  // The channel groups of one weight (fp16-like normal values, 16,384 a group): from the second
+  // group on, the hint's price lands k in one full solve with no coarse solve, and the optimum
+  // equals the layered DP's and the unhinted search's.
+  std::mt19937_64 rng(31);
+  std::normal_distribution<double> normal(0.0, 0.02);
+  KMeans1dPriceHint hint;
+  size_t hits = 0;
+  for (int g = 0; g < 6; ++g) {
+    std::vector<double> s;
+    for (size_t i = 0; i < 16384; ++i) s.push_back(double(static_cast<_Float16>(normal(rng))));
+    const Input in = from_samples(s);
+    LagrangianStats stats;
+    const auto starts = lagrangian_k_segmentation(in.x, in.w, 16, &stats, &hint);
+    ASSERT_TRUE(starts.has_value());
+    if (g == 0) {
+      EXPECT_FALSE(stats.hint_hit);
+    }
+    if (stats.hint_hit) {
+      ++hits;
+      EXPECT_EQ(stats.coarse_solves, 0u);
+      EXPECT_EQ(stats.solves, 1u);
+    }
+    const KMeans1dResult ref = kmeans_1d_layered_dp(in.x, in.w, 16);
+    const KMeans1dResult got = clustering_from_starts(in.x, in.w, *starts);
+    EXPECT_NEAR(got.cost, ref.cost, tolerance(in, 16)) << "group " << g;
+    const auto cold = lagrangian_k_segmentation(in.x, in.w, 16);
+    ASSERT_TRUE(cold.has_value());
+    EXPECT_EQ(*starts, *cold) << "group " << g;
+  }
+  EXPECT_GE(hits, 4u);
+  EXPECT_EQ(hint.tries, 5u);
+}
+
+TEST(KMeans1dLagrangianTest, PriceHintThatMissesStillGivesTheOptimumAndStopsTrying) {
+  // A hint far off (a price that gives one cluster): the try misses, the search goes on from the
+  // coarse price to the optimum; after the miss the hint is not tried again until hits make up
+  // for it (more than one miss in 8 tries stops the tries).
+  std::mt19937_64 rng(32);
+  const Input in = make_input(0, 20000, rng);
+  const KMeans1dResult ref = kmeans_1d_layered_dp(in.x, in.w, 16);
+  KMeans1dPriceHint hint;
+  hint.price_per_cost = 10.0;
+  LagrangianStats stats;
+  const auto starts = lagrangian_k_segmentation(in.x, in.w, 16, &stats, &hint);
+  ASSERT_TRUE(starts.has_value());
+  EXPECT_FALSE(stats.hint_hit);
+  EXPECT_GT(stats.coarse_solves, 0u);
+  EXPECT_EQ(hint.tries, 1u);
+  EXPECT_EQ(hint.misses, 1u);
+  EXPECT_NEAR(clustering_from_starts(in.x, in.w, *starts).cost, ref.cost, tolerance(in, 16));
+  // The price now kept is the coarse one; tries are off (1 miss in 1 try).
+  EXPECT_GT(hint.price_per_cost, 0.0);
+  EXPECT_LT(hint.price_per_cost, 1.0);
+  LagrangianStats again;
+  ASSERT_TRUE(lagrangian_k_segmentation(in.x, in.w, 16, &again, &hint).has_value());
+  EXPECT_EQ(hint.tries, 1u);
+  EXPECT_GT(again.coarse_solves, 0u);
+  // Through kmeans_1d_optimal too.
+  KMeans1dPriceHint far;
+  far.price_per_cost = 1e-12;
+  const KMeans1dResult any = kmeans_1d_optimal(in.x, in.w, 16, &far);
+  ASSERT_EQ(any.starts.size(), 16u);
+  EXPECT_NEAR(any.cost, ref.cost, tolerance(in, 16));
+  EXPECT_EQ(far.misses, 1u);
+}
+
 TEST(KMeans1dLagrangianTest, DegenerateCounts) {
   // k >= u: every value its own centroid, exactly; all-equal values collapse to one.
   const Input in = from_samples({3.5, 3.5, 3.5, 3.5});
