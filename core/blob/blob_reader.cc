@@ -59,15 +59,26 @@ BlobRecord BlobReader::record_at(uint64_t metadata_offset) const {
           .padding_bits = padding};
 }
 
-void BlobReader::read_data(const BlobRecord& record, uint64_t offset_in_data,
-                           std::span<std::byte> dst) const {
-  if (offset_in_data > record.size_in_bytes || dst.size() > record.size_in_bytes - offset_in_data) {
+void BlobReader::require_data_range(const BlobRecord& record, uint64_t offset_in_data,
+                                    uint64_t length) const {
+  if (offset_in_data > record.size_in_bytes || length > record.size_in_bytes - offset_in_data) {
     throw Error(source_.describe() + ": blob at offset " + std::to_string(record.metadata_offset) +
-                ": read of " + std::to_string(dst.size()) + " bytes at " +
+                ": read of " + std::to_string(length) + " bytes at " +
                 std::to_string(offset_in_data) + " runs past its " +
                 std::to_string(record.size_in_bytes) + " data bytes");
   }
+}
+
+void BlobReader::read_data(const BlobRecord& record, uint64_t offset_in_data,
+                           std::span<std::byte> dst) const {
+  require_data_range(record, offset_in_data, dst.size());
   source_.read_at(record.data_offset + offset_in_data, dst);
+}
+
+std::unique_ptr<MappedBytes> BlobReader::map_data(const BlobRecord& record, uint64_t offset_in_data,
+                                                  uint64_t length) const {
+  require_data_range(record, offset_in_data, length);
+  return source_.map_range(record.data_offset + offset_in_data, length);
 }
 
 std::vector<BlobRecord> BlobReader::records() const {

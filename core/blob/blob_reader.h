@@ -4,6 +4,7 @@
 // metadata bytes are ignored (real files carry junk there), and so is padding_size_in_bits
 // for types that are not sub-byte.
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -25,6 +26,11 @@ class BlobReader {
   // throws when that range runs past the record's data.
   void read_data(const BlobRecord& record, uint64_t offset_in_data, std::span<std::byte> dst) const;
 
+  // The same range as read-only memory without a copy when the source can map it
+  // (ByteSource::map_range), else nullptr (then read_data); throws as read_data does.
+  std::unique_ptr<MappedBytes> map_data(const BlobRecord& record, uint64_t offset_in_data,
+                                        uint64_t length) const;
+
   // Walks the declared_count() records from offset 64, each next one at the 64-byte boundary
   // after the previous one's data, checking each as record_at does.
   std::vector<BlobRecord> records() const;
@@ -33,6 +39,9 @@ class BlobReader {
   ByteSource& source() const { return source_; }
 
  private:
+  // Throws unless [offset_in_data, offset_in_data + length) lies inside the record's data.
+  void require_data_range(const BlobRecord& record, uint64_t offset_in_data, uint64_t length) const;
+
   ByteSource& source_;
   uint32_t count_ = 0;
 };

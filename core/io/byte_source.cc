@@ -24,6 +24,11 @@ void require_range(const ByteSource& source, uint64_t offset, uint64_t length,
   }
 }
 
+std::unique_ptr<MappedBytes> ByteSource::map_range(uint64_t offset, uint64_t length) {
+  require_range(*this, offset, length, "read");
+  return nullptr;
+}
+
 MemorySource::MemorySource(std::vector<std::byte> bytes, std::string name)
     : bytes_(std::move(bytes)), name_(std::move(name)) {}
 
@@ -66,6 +71,11 @@ void FileSource::read_at(uint64_t offset, std::span<std::byte> dst) {
     throw Error(path_ + ": short read of " + std::to_string(dst.size()) + " bytes at offset " +
                 std::to_string(offset));
   }
+}
+
+std::unique_ptr<MappedBytes> FileSource::map_range(uint64_t offset, uint64_t length) {
+  require_range(*this, offset, length, "read");
+  return map_file_range(fileno(file_), offset, length);
 }
 
 FileSink::FileSink(const std::string& path) : path_(path) {

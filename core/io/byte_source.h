@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/io/file_mapping.h"
+
 namespace mlpress {
 
 class ByteSource {
@@ -18,6 +20,11 @@ class ByteSource {
   // Fills `dst` from `offset`; throws mlpress::Error (naming describe()) when the range is not
   // inside the source or the read fails.
   virtual void read_at(uint64_t offset, std::span<std::byte> dst) = 0;
+  // [offset, offset + length) as read-only memory without a copy, when the source can map it
+  // (native files and the stored zip entries read in place, ranges of kMinMappedBytes and up);
+  // nullptr otherwise, and the caller reads the range with read_at. Throws as read_at does when
+  // the range is not inside the source.
+  virtual std::unique_ptr<MappedBytes> map_range(uint64_t offset, uint64_t length);
   // Human-readable origin, e.g. "model.zip:Foo.mlpackage/Data/.../weight.bin".
   virtual std::string describe() const = 0;
 };
@@ -69,6 +76,8 @@ class FileSource final : public ByteSource {
   FileSource& operator=(const FileSource&) = delete;
   uint64_t size() const override { return size_; }
   void read_at(uint64_t offset, std::span<std::byte> dst) override;
+  // Maps the range (file_mapping.h): in native builds the bytes come straight from the page cache.
+  std::unique_ptr<MappedBytes> map_range(uint64_t offset, uint64_t length) override;
   std::string describe() const override { return path_; }
 
  private:

@@ -333,6 +333,12 @@ class DirectEntrySource final : public ByteSource {
     if (!dst.empty()) file_->read_at(data_offset_ + offset, dst);
   }
 
+  // Stored data is the entry's bytes as they are: a range of it maps like a range of a file.
+  std::unique_ptr<MappedBytes> map_range(uint64_t offset, uint64_t length) override {
+    require_range(*this, offset, length, "read");
+    return file_->map_range(data_offset_ + offset, length);
+  }
+
  private:
   std::unique_ptr<FileSource> file_;
   uint64_t data_offset_;

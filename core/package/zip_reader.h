@@ -49,7 +49,8 @@ class ZipReader {
   // InflatingSource (no inflated copy anywhere; memory bounded whatever the entry's size),
   // which checks the declared size and the CRC on opening (entries up to 1 MiB) or when a read
   // reaches the end; a mismatch or damaged stream throws naming the archive and the entry.
-  // Random reads of stored entries cannot check the CRC (read_entry() does).
+  // Random reads of stored entries cannot check the CRC (read_entry() does). Stored entries read
+  // in place also map (ByteSource::map_range: natively, large ranges come from the page cache).
   std::unique_ptr<ByteSource> open_entry(const std::string& name);
 
   // Whole entry into memory, CRC checked; refuses entries larger than `max_bytes`.

@@ -1,5 +1,6 @@
 #include "core/rewrite/const_tensor.h"
 
+#include <cstdint>
 #include <cstring>
 
 #include "core/mil/tensor_values.h"
@@ -19,17 +20,38 @@ ConstTensor read_const_tensor(const spec::Operation& const_op, mil::BlobFiles& b
     t.bytes = mil::read_tensor_bytes(val, t.shape, blobs, where);
     return t;
   }
-  // new std::byte[] leaves the bytes uninitialised (the read fills them all) and is aligned for
-  // any element type.
   const size_t count = size_t(t.shape.element_count());
-  const size_t size = count * (half ? 2 : 4);
-  t.float_storage.reset(new std::byte[size]);
-  mil::read_tensor_bytes(val, t.shape, blobs, where, std::span(t.float_storage.get(), size));
+  const size_t element_size = half ? 2 : 4;
+  const size_t size = count * element_size;
+  const std::byte* storage = nullptr;
+  if (val.has_blobfilevalue()) {
+    const mil::LocatedBlob located = blobs.locate(val.blobfilevalue(), t.shape, where);
+    // A blob's data starts on a 64-byte boundary of weight.bin, but a zip entry may start at any
+    // byte of the archive: the kernels take the bytes in place only where they are aligned for
+    // the element type (a misaligned uint16_t or float pointer is not valid C++).
+    t.mapped = located.reader->map_data(located.record, 0, size);
+    if (t.mapped && reinterpret_cast<uintptr_t>(t.mapped->bytes().data()) % element_size != 0) {
+      t.mapped.reset();
+    }
+    if (t.mapped) {
+      storage = t.mapped->bytes().data();
+    } else {
+      // new std::byte[] leaves the bytes uninitialised (the read fills them all) and is aligned
+      // for any element type.
+      t.float_storage.reset(new std::byte[size]);
+      located.reader->read_data(located.record, 0, std::span(t.float_storage.get(), size));
+      storage = t.float_storage.get();
+    }
+  } else {
+    t.float_storage.reset(new std::byte[size]);
+    mil::read_tensor_bytes(val, t.shape, blobs, where, std::span(t.float_storage.get(), size));
+    storage = t.float_storage.get();
+  }
   if (half) {
-    const auto* bits = reinterpret_cast<const uint16_t*>(t.float_storage.get());
+    const auto* bits = reinterpret_cast<const uint16_t*>(storage);
     t.view = compress::TensorView::fp16(std::span(bits, count), t.shape.dims);
   } else {
-    const auto* values = reinterpret_cast<const float*>(t.float_storage.get());
+    const auto* values = reinterpret_cast<const float*>(storage);
     t.view = compress::TensorView::fp32(std::span(values, count), t.shape.dims);
   }
   return t;

@@ -17,8 +17,11 @@ namespace mlpress::rewrite {
 struct ConstTensor {
   mil::TensorShape shape;
   std::vector<std::byte> bytes;  // little-endian storage bytes, for consts other than fp16 / fp32
-  // fp16 and fp32 consts: their storage bytes, read straight from the blob (no zero fill, no
-  // copy), which `view` shows as the tensor the kernels take.
+  // fp16 and fp32 consts: their storage bytes, which `view` shows as the tensor the kernels take.
+  // Natively a blob's bytes are mapped from the input file where they are aligned for the
+  // element type (`mapped`: no read, no copy; unmapped with the tensor); else they are read
+  // straight from the blob into `float_storage` (no zero fill, no copy).
+  std::unique_ptr<MappedBytes> mapped;
   std::unique_ptr<std::byte[]> float_storage;
   std::optional<compress::TensorView> view;  // set for fp16 and fp32 consts
   std::string file_name;                     // the blob file new payloads go to ("@model_path/...")
