@@ -268,11 +268,10 @@ void store_lut_and_indices(PalettizeResult& result, const Layout& layout, size_t
   result.indices = std::move(indices);
 }
 
-}  // namespace
-
-std::variant<PalettizeResult, PaletteSkip> palettize(const TensorView& weight,
-                                                     const PalettizeSpec& spec, KernelPath path) {
-  const auto& shape = weight.shape();
+// The layout of `spec`'s groups and vectors on `shape`, or the skip (or hard error) it meets
+// before any value is read.
+std::variant<Layout, PaletteSkip> layout_or_skip(const std::vector<uint64_t>& shape,
+                                                 const PalettizeSpec& spec) {
   const size_t axis = spec.channel_axis;
   if (shape.empty() || axis >= shape.size()) {
     return PaletteSkip{
@@ -293,7 +292,7 @@ std::variant<PalettizeResult, PaletteSkip> palettize(const TensorView& weight,
     return PaletteSkip{PaletteSkipReason::kUniformVector,
                        "Vector palettization (cluster_dim > 1) doesn't support UNIFORM mode."};
   }
-  if (weight.size() == 0) {
+  if (element_count(shape) == 0) {
     return PaletteSkip{PaletteSkipReason::kEmptyTensor, "the weight has no elements; skipped"};
   }
 
@@ -319,6 +318,25 @@ std::variant<PalettizeResult, PaletteSkip> palettize(const TensorView& weight,
                            ") is not divisible by cluster_dim (" + to_str(layout.dim) + ")."};
   }
   layout.groups = layout.channels / layout.group;
+  return layout;
+}
+
+}  // namespace
+
+std::optional<PaletteSkip> palettize_skip_for_shape(const std::vector<uint64_t>& shape,
+                                                    const PalettizeSpec& spec) {
+  auto checked = layout_or_skip(shape, spec);
+  if (auto* skip = std::get_if<PaletteSkip>(&checked)) return std::move(*skip);
+  return std::nullopt;
+}
+
+std::variant<PalettizeResult, PaletteSkip> palettize(const TensorView& weight,
+                                                     const PalettizeSpec& spec, KernelPath path) {
+  const auto& shape = weight.shape();
+  const size_t axis = spec.channel_axis;
+  auto checked = layout_or_skip(shape, spec);
+  if (auto* skip = std::get_if<PaletteSkip>(&checked)) return std::move(*skip);
+  const Layout& layout = std::get<Layout>(checked);
 
   const size_t n = size_t(weight.size());
   const ElementType type = weight.type();

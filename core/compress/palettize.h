@@ -66,6 +66,14 @@ struct PaletteSkip {
 // Errors that abort the whole coremltools call rather than skip the one weight.
 bool is_hard_error(PaletteSkipReason reason);
 
+// The checks palettize() makes before it reads a value, in its order (rank and channel axis,
+// nbits, cluster_dim, UNIFORM with vectors, no elements, channels by group size, group size by
+// cluster_dim): the hard error or skip `spec` meets on a weight of `shape`, or nullopt when the
+// values decide (NaN / inf, unique mode's distinct values). palettize() starts with it; the
+// page's plan (rewrite/write_refusal.h) asks it so that it refuses and skips as the run does.
+std::optional<PaletteSkip> palettize_skip_for_shape(const std::vector<uint64_t>& shape,
+                                                    const PalettizeSpec& spec);
+
 struct PalettizeResult {
   PaletteMode mode;
   ElementType lut_type;  // the weight's element type

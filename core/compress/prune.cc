@@ -208,6 +208,12 @@ std::vector<uint32_t> block_norm_keys(const TensorView& w, size_t dim, size_t bl
 // Beyond this many fp16 values numpy 2's fp16 index arithmetic (n - 1) overflows.
 constexpr size_t kFp16PercentileLimit = 65520;
 
+PruneSkip percentile_index_error(size_t count, double percent) {
+  return skip(PruneSkipReason::kPercentileIndexError, "np.percentile raises IndexError for " +
+                                                          std::to_string(count) +
+                                                          " fp16 values at q = " + num(percent));
+}
+
 // The key threshold for "magnitude <= percentile", or the reason there is none.
 std::variant<uint32_t, PruneSkip> percentile_key(const TensorView& w, std::vector<uint32_t> keys,
                                                  double percent) {
@@ -226,11 +232,7 @@ std::variant<uint32_t, PruneSkip> percentile_key(const TensorView& w, std::vecto
   }
   const auto t = numpy_percentile_linear(
       keys, percent, is_fp16(w) ? PercentileArithmetic::kFloat16 : PercentileArithmetic::kFloat32);
-  if (!t) {
-    return skip(PruneSkipReason::kPercentileIndexError, "np.percentile raises IndexError for " +
-                                                            std::to_string(w.size()) +
-                                                            " fp16 values at q = " + num(percent));
-  }
+  if (!t) return percentile_index_error(keys.size(), percent);  // magnitude_prune_skip_for_shape
   // NaN compares false: only zeros (already zero) are "pruned".
   return std::isnan(*t) ? 0u : key_of(w, *t);
 }
@@ -255,12 +257,6 @@ Result prune_unstructured(const TensorView& w, double sparsity, KernelPath path)
 
 Result prune_block(const TensorView& w, double sparsity, size_t block, size_t dim,
                    KernelPath path) {
-  const uint64_t channels = w.shape()[dim];
-  if (double(block) > double(channels) / 2) {
-    return skip(PruneSkipReason::kBlockTooLarge,
-                "block_size > channel / 2 is not applicable for block sparsity. Got block_size = " +
-                    std::to_string(block) + ", channel = " + std::to_string(channels) + ".");
-  }
   Dense dense(w);
   const double percent = sparsity * 100;
   if (percent == 100) {
@@ -280,20 +276,10 @@ Result prune_block(const TensorView& w, double sparsity, size_t block, size_t di
 Result prune_n_m(const TensorView& w, size_t n, size_t m, size_t dim, KernelPath path) {
   Dense dense(w);
   const NmTieOrder ties = is_fp16(w) ? NmTieOrder::kByPosition : NmTieOrder::kNumpyAvx2Float32;
-  auto skipped = zero_n_smallest_of_m<uint32_t>(
+  zero_n_smallest_of_m<uint32_t>(
       w.shape(), n, m, dim, ties, [&](size_t i) { return abs_key(w, i); },
       [&](size_t i) { dense.multiply_by_zero(i); });
-  if (skipped) return *skipped;
   return finish(w, std::move(dense), path);
-}
-
-std::optional<PruneSkip> check_structural_rank(const TensorView& w) {
-  if (w.rank() < 2 || w.rank() > 5) {
-    return skip(PruneSkipReason::kUnsupportedRank,
-                "structural pruning only supports weights of rank [2, 3, 4, 5], got rank " +
-                    std::to_string(w.rank()));
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -343,9 +329,9 @@ std::variant<PruneResult, PruneSkip> prune_threshold(const TensorView& weight,
   return r;
 }
 
-std::variant<PruneResult, PruneSkip> prune_magnitude(const TensorView& weight,
-                                                     const MagnitudePruneSpec& spec,
-                                                     KernelPath path) {
+std::optional<PruneSkip> magnitude_prune_skip_for_shape(const std::vector<uint64_t>& shape,
+                                                        bool fp16_percentile,
+                                                        const MagnitudePruneSpec& spec) {
   if (spec.target_sparsity.has_value() == spec.n_m_ratio.has_value()) {
     return skip(PruneSkipReason::kInvalidConfig,
                 "Either \"target_sparsity\" or \"n_m_ratio\" need to be set. They cannot be set at "
@@ -367,10 +353,52 @@ std::variant<PruneResult, PruneSkip> prune_magnitude(const TensorView& weight,
     return skip(PruneSkipReason::kInvalidConfig,
                 "dim must be 0 or 1, and only set with block_size or n_m_ratio");
   }
-  if (weight.size() == 0) return skip(PruneSkipReason::kEmptyTensor, "weight has no elements");
+  const uint64_t count = element_count(shape);
+  if (count == 0) return skip(PruneSkipReason::kEmptyTensor, "weight has no elements");
+  if (structural) {
+    if (shape.size() < 2 || shape.size() > 5) {
+      return skip(PruneSkipReason::kUnsupportedRank,
+                  "structural pruning only supports weights of rank [2, 3, 4, 5], got rank " +
+                      std::to_string(shape.size()));
+    }
+    const uint64_t channels = shape[size_t(spec.dim.value_or(spec.block_size ? 0 : 1))];
+    if (spec.n_m_ratio) {
+      const int64_t m = spec.n_m_ratio->second;
+      if (double(m) > double(channels) / 2) {
+        return skip(PruneSkipReason::kGroupTooLarge,
+                    "m > channel / 2 is not applicable for n:m pruning. Got m = " +
+                        std::to_string(m) + ", channel = " + std::to_string(channels) + ".");
+      }
+      return std::nullopt;  // n:m takes no percentile
+    }
+    const int64_t block = *spec.block_size;
+    if (double(block) > double(channels) / 2) {
+      return skip(
+          PruneSkipReason::kBlockTooLarge,
+          "block_size > channel / 2 is not applicable for block sparsity. Got block_size = " +
+              std::to_string(block) + ", channel = " + std::to_string(channels) + ".");
+    }
+  }
+  // numpy's fp16 index arithmetic depends on the count and q only: ask it with stand-in keys
+  // (larger fp16 weights take the fp32 percentile, see percentile_key).
+  const double percent = *spec.target_sparsity * 100;
+  if (fp16_percentile && percent != 0 && percent != 100 && count <= kFp16PercentileLimit) {
+    std::vector<uint32_t> stand_in(size_t(count), 0);
+    if (!numpy_percentile_linear(stand_in, percent, PercentileArithmetic::kFloat16)) {
+      return percentile_index_error(size_t(count), percent);
+    }
+  }
+  return std::nullopt;
+}
 
+std::variant<PruneResult, PruneSkip> prune_magnitude(const TensorView& weight,
+                                                     const MagnitudePruneSpec& spec,
+                                                     KernelPath path) {
+  if (auto skipped = magnitude_prune_skip_for_shape(weight.shape(), is_fp16(weight), spec)) {
+    return *skipped;
+  }
+  const bool structural = spec.block_size || spec.n_m_ratio;
   if (!structural) return prune_unstructured(weight, *spec.target_sparsity, path);
-  if (auto bad = check_structural_rank(weight)) return *bad;
   if (spec.block_size) {
     return prune_block(weight, *spec.target_sparsity, size_t(*spec.block_size),
                        size_t(spec.dim.value_or(0)), path);

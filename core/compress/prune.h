@@ -80,6 +80,16 @@ std::variant<PruneResult, PruneSkip> prune_threshold(const TensorView& weight,
                                                      const ThresholdPruneSpec& spec,
                                                      KernelPath path = KernelPath::kSimd);
 
+// The checks prune_magnitude makes before it reads a value, in its order: the spec's config
+// errors, no elements, a structural mode on a weight of rank other than 2..5, a block or an n:m
+// group of more than half the channels, and numpy's IndexError for an fp16 percentile index
+// (`fp16_percentile`: numpy computes the percentile in fp16, as for an fp16 weight). nullopt
+// when the values decide. prune_magnitude and prune_magnitude_int start with it; the page's
+// plan (rewrite/write_refusal.h) asks it so that it refuses and skips as the run does.
+std::optional<PruneSkip> magnitude_prune_skip_for_shape(const std::vector<uint64_t>& shape,
+                                                        bool fp16_percentile,
+                                                        const MagnitudePruneSpec& spec);
+
 // The magnitude pruner: unstructured (§5.2), block (§5.3) or n:m (§5.4).
 //
 // Exactness notes. Unstructured and block thresholds follow numpy 2.2's fp16/fp32 percentile

@@ -122,10 +122,9 @@ std::vector<double> block_norms(std::span<const uint8_t> bytes, bool is_signed,
 Result prune_n_m(std::span<const uint8_t> bytes, bool is_signed, const std::vector<uint64_t>& shape,
                  size_t n, size_t m, size_t dim) {
   std::vector<int> dense = values(bytes, is_signed);
-  auto skipped = zero_n_smallest_of_m<int>(
+  zero_n_smallest_of_m<int>(
       shape, n, m, dim, NmTieOrder::kByPosition,
       [&](size_t i) { return wrapped_abs(dense[i], is_signed); }, [&](size_t i) { dense[i] = 0; });
-  if (skipped) return *skipped;
   return finish(bytes, is_signed, shape, dense);
 }
 
@@ -155,11 +154,9 @@ Result prune_threshold_int(std::span<const uint8_t> bytes, bool is_signed,
 
 Result prune_magnitude_int(std::span<const uint8_t> bytes, bool is_signed,
                            const std::vector<uint64_t>& shape, const MagnitudePruneSpec& spec) {
-  // The config checks and skips that do not depend on the values are the float pruner's: run
-  // it on a stand-in of zeros of the same shape first.
-  std::vector<float> zeros(bytes.size());
-  auto checked = prune_magnitude(TensorView::fp32(zeros, shape), spec);
-  if (auto* s = std::get_if<PruneSkip>(&checked)) return *s;
+  // The config checks and skips that do not depend on the values are the float pruner's; the
+  // percentile is taken in float64 here, never in fp16.
+  if (auto skipped = magnitude_prune_skip_for_shape(shape, false, spec)) return *skipped;
 
   const bool structural = spec.block_size || spec.n_m_ratio;
   if (spec.n_m_ratio) {

@@ -23,18 +23,12 @@ enum class NmTieOrder {
   kNumpyAvx2Float32,  // float32 magnitudes: x86-simd-sort's network (numpy_argsort_x86.h)
 };
 
-// `key_of(i)` is the magnitude key of flat element i; `zero(i)` prunes it. Returns coremltools'
-// skip when m is more than half the channels.
+// `key_of(i)` is the magnitude key of flat element i; `zero(i)` prunes it. The caller has
+// checked the shape (magnitude_prune_skip_for_shape: m at most half the channels).
 template <typename Key, typename KeyOf, typename Zero>
-std::optional<PruneSkip> zero_n_smallest_of_m(const std::vector<uint64_t>& shape, size_t n,
-                                              size_t m, size_t dim, NmTieOrder ties, KeyOf key_of,
-                                              Zero zero) {
+void zero_n_smallest_of_m(const std::vector<uint64_t>& shape, size_t n, size_t m, size_t dim,
+                          NmTieOrder ties, KeyOf key_of, Zero zero) {
   const size_t channels = size_t(shape[dim]);
-  if (double(m) > double(channels) / 2) {
-    return PruneSkip{PruneSkipReason::kGroupTooLarge,
-                     "m > channel / 2 is not applicable for n:m pruning. Got m = " +
-                         std::to_string(m) + ", channel = " + std::to_string(channels) + "."};
-  }
   size_t kernel = 1;
   for (size_t d = 2; d < shape.size(); ++d) kernel *= size_t(shape[d]);
   const size_t cin = size_t(shape[1]);
@@ -75,7 +69,6 @@ std::optional<PruneSkip> zero_n_smallest_of_m(const std::vector<uint64_t>& shape
       }
     }
   }
-  return std::nullopt;
 }
 
 }  // namespace mlpress::compress
