@@ -218,10 +218,7 @@ std::optional<Replacement> palettize_int_const(const ConstTensor& weight,
   const auto& palette = std::get<compress::IntCodePalette>(palettized);
   const compress::PalettizeResult& result = palette.result;
   if (context.opset_version < 8 && result.nbits == 3) {  // unique mode may pick 3 bits
-    throw Error(context.where +
-                ": Parameter lut should be a vector of size from one of "
-                "{2, 4, 16, 64, 256}; unique mode needs 3 bits here, which needs iOS18." +
-                kAdvice);
+    throw Error(unique_3bit_refusal(context.where));
   }
   const auto lut = std::as_bytes(std::span(palette.lut_bytes));
   const std::vector<std::byte> lut_bytes(lut.begin(), lut.end());
@@ -281,6 +278,13 @@ std::string vector_scale_ios18_refusal(const std::string& where, int64_t cluster
          "enable_per_channel_scale for this weight.";
 }
 
+std::string unique_3bit_refusal(const std::string& where) {
+  return where +
+         ": Parameter lut should be a vector of size from one of "
+         "{2, 4, 16, 64, 256}; unique mode needs 3 bits here, which needs iOS18." +
+         kAdvice;
+}
+
 void check_palettizer_target(const config::OpPalettizerConfig& config, int opset_version,
                              const std::string& where) {
   if (opset_version >= 8) return;
@@ -330,17 +334,14 @@ std::optional<Replacement> palettize_const(const spec::Operation& const_op,
   }
   const auto& result = std::get<compress::PalettizeResult>(palettized);
   if (context.opset_version < 8 && result.nbits == 3) {  // unique mode may pick 3 bits
-    throw Error(context.where +
-                ": Parameter lut should be a vector of size from one of "
-                "{2, 4, 16, 64, 256}; unique mode needs 3 bits here, which needs iOS18." +
-                kAdvice);
+    throw Error(unique_3bit_refusal(context.where));
   }
 
   if (result.per_channel_scale && result.vector_axis && context.opset_version == 8) {
     // coremltools 9.0 fails here: its iOS18 canonical order (the scale applied to a repeated
     // LUT, then the lookup) rebuilds the lookup without `vector_axis`. Only weights actually
     // palettized fail there, so the check follows the kernel's skips (and so does the plan's,
-    // palettize_refusal in write_refusal.h).
+    // forecast_palettize in write_refusal.h).
     throw Error(vector_scale_ios18_refusal(context.where, config.cluster_dim));
   }
 

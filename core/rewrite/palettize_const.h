@@ -34,6 +34,11 @@ std::optional<std::string> conv_cluster_dim_misfit(const config::OpPalettizerCon
 // coremltools 9.0 fails to write (thrown once the kernel has palettized it).
 std::string vector_scale_ios18_refusal(const std::string& where, int64_t cluster_dim);
 
+// The error for a weight unique mode palettizes to 3 bits (5 to 8 distinct values) in a program
+// below iOS18, whose constexpr_lut_to_dense has no 8-entry LUT (thrown once the kernel has
+// picked nbits).
+std::string unique_3bit_refusal(const std::string& where);
+
 // The caller has checked the target rules (check_*_target) while planning, before any
 // output was written.
 std::optional<Replacement> palettize_const(

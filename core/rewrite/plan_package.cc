@@ -189,19 +189,31 @@ PackagePlan plan_package(const std::string& in_path, const RewriteOptions& optio
         const rewrite::StorageReader read = [&] {
           return mil::read_tensor_bytes(*weight.value, weight.shape, blobs, at);
         };
+        // The run's outcome for the weight; once the plan refuses, the rest need not be read.
+        rewrite::WriteForecast forecast;
         if (const auto* linear = std::get_if<config::OpLinearQuantizerConfig>(&resolved.config)) {
           rewrite::check_linear_quantizer_target(*linear, opset, at);
           if (!refusal) {
-            refusal = rewrite::quantize_refusal(*linear, resolved.axes, weight.shape, at,
-                                                weight.op_name, read);
+            forecast = rewrite::forecast_quantize(*linear, resolved.axes, weight.shape, at,
+                                                  weight.op_name, read);
           }
         } else if (const auto* palette =
                        std::get_if<config::OpPalettizerConfig>(&resolved.config)) {
           rewrite::check_palettizer_target(*palette, opset, at);
           if (!refusal) {
-            refusal = rewrite::palettize_refusal(*palette, resolved.axes, weight.shape, opset,
-                                                 step.joint_compression, at, read);
+            forecast = rewrite::forecast_palettize(*palette, resolved.axes, weight.shape, opset,
+                                                   step.joint_compression, at, read);
           }
+        } else if (const auto* magnitude =
+                       std::get_if<config::OpMagnitudePrunerConfig>(&resolved.config)) {
+          if (!refusal) forecast = rewrite::forecast_magnitude_prune(*magnitude, weight.shape, at);
+        }
+        if (forecast.kind == rewrite::WriteForecast::Kind::kRefuses) refusal = forecast.message;
+        if (forecast.kind == rewrite::WriteForecast::Kind::kSkips) {
+          outcome.compressed = false;
+          outcome.reason = forecast.message;
+          plan.weights.push_back(std::move(planned));
+          continue;
         }
         auto [bytes, op_type] =
             estimate(resolved.config, weight.shape.dims, bits / 8, resolved.axes, opset);

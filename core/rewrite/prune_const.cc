@@ -71,9 +71,8 @@ std::optional<Replacement> prune_int_const(const ConstTensor& weight, const Prun
         {threshold->threshold, threshold->minimum_sparsity_percentile});
   } else {
     const auto& magnitude = std::get<config::OpMagnitudePrunerConfig>(config);
-    pruned = compress::prune_magnitude_int(
-        values, is_signed, weight.shape.dims,
-        {magnitude.target_sparsity, magnitude.block_size, magnitude.n_m_ratio, magnitude.dim});
+    pruned = compress::prune_magnitude_int(values, is_signed, weight.shape.dims,
+                                           magnitude_prune_spec(magnitude));
   }
   if (auto* skip = std::get_if<compress::PruneSkip>(&pruned)) {
     if (compress::is_hard_error(skip->reason)) throw Error(context.where + ": " + skip->message);
@@ -95,6 +94,10 @@ std::optional<Replacement> prune_int_const(const ConstTensor& weight, const Prun
 
 }  // namespace
 
+compress::MagnitudePruneSpec magnitude_prune_spec(const config::OpMagnitudePrunerConfig& config) {
+  return {config.target_sparsity, config.block_size, config.n_m_ratio, config.dim};
+}
+
 std::optional<Replacement> prune_const(const spec::Operation& const_op, const PrunerConfig& config,
                                        const ConstContext& context, WeightOutcome& outcome) {
   const ConstTensor weight = read_const_tensor(const_op, *context.blobs, context.where);
@@ -111,9 +114,7 @@ std::optional<Replacement> prune_const(const spec::Operation& const_op, const Pr
         *weight.view, {threshold->threshold, threshold->minimum_sparsity_percentile});
   } else {
     const auto& magnitude = std::get<config::OpMagnitudePrunerConfig>(config);
-    pruned = compress::prune_magnitude(
-        *weight.view,
-        {magnitude.target_sparsity, magnitude.block_size, magnitude.n_m_ratio, magnitude.dim});
+    pruned = compress::prune_magnitude(*weight.view, magnitude_prune_spec(magnitude));
   }
   if (auto* skip = std::get_if<compress::PruneSkip>(&pruned)) {
     if (compress::is_hard_error(skip->reason)) throw Error(context.where + ": " + skip->message);

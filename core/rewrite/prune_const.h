@@ -5,12 +5,16 @@
 #include <optional>
 #include <variant>
 
+#include "core/compress/prune.h"
 #include "core/config/config.h"
 #include "core/rewrite/quantize_const.h"
 
 namespace mlpress::rewrite {
 
 using PrunerConfig = std::variant<config::OpThresholdPrunerConfig, config::OpMagnitudePrunerConfig>;
+
+// The kernel spec a magnitude pruner config asks for.
+compress::MagnitudePruneSpec magnitude_prune_spec(const config::OpMagnitudePrunerConfig& config);
 
 std::optional<Replacement> prune_const(const CoreML::Specification::MILSpec::Operation& const_op,
                                        const PrunerConfig& config, const ConstContext& context,

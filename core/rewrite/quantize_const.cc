@@ -26,6 +26,11 @@ bool integer_values_are_mask(std::span<const std::byte> bytes, bool is_signed) {
   return span < 2;
 }
 
+std::string integer_mask_skip_reason(int dtype) {
+  return mil::dtype_name(dtype) + " values whose max - min (in numpy's " + mil::dtype_name(dtype) +
+         " arithmetic) is below 2: coremltools takes them for a mask and skips them";
+}
+
 std::string integer_quantize_refusal(const std::string& where, int dtype,
                                      const std::string& op_name) {
   return where +
@@ -58,9 +63,7 @@ std::optional<Replacement> quantize_const(const spec::Operation& const_op,
   const std::vector<std::byte>& bytes = weight.bytes;
   if (shape.dtype == spec::INT8 || shape.dtype == spec::UINT8) {
     if (integer_values_are_mask(bytes, shape.dtype == spec::INT8)) {
-      outcome.reason = mil::dtype_name(shape.dtype) + " values whose max - min (in numpy's " +
-                       mil::dtype_name(shape.dtype) +
-                       " arithmetic) is below 2: coremltools takes them for a mask and skips them";
+      outcome.reason = integer_mask_skip_reason(shape.dtype);
       return std::nullopt;
     }
     throw Error(integer_quantize_refusal(context.where, shape.dtype, outcome.op_name));

@@ -29,6 +29,9 @@ std::optional<Replacement> quantize_const(const CoreML::Specification::MILSpec::
 // supported."). `bytes` holds one value per byte.
 bool integer_values_are_mask(std::span<const std::byte> bytes, bool is_signed);
 
+// Why such a mask (an int8/uint8 const, `dtype`) stays dense.
+std::string integer_mask_skip_reason(int dtype);
+
 // The error for an int8/uint8 const (`dtype`) whose values are not such a mask.
 std::string integer_quantize_refusal(const std::string& where, int dtype,
                                      const std::string& op_name);

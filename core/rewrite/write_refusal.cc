@@ -8,14 +8,22 @@
 #include "core/compress/linear_quantize.h"
 #include "core/compress/palettize.h"
 #include "core/compress/palettize_int_codes.h"
+#include "core/compress/prune.h"
 #include "core/rewrite/linear_quant_spec.h"
 #include "core/rewrite/palettize_const.h"
+#include "core/rewrite/prune_const.h"
 #include "core/rewrite/quantize_const.h"
 
 namespace mlpress::rewrite {
 namespace spec = CoreML::Specification::MILSpec;
 
 namespace {
+
+WriteForecast writes() { return {}; }
+WriteForecast skips(std::string reason) { return {WriteForecast::Kind::kSkips, std::move(reason)}; }
+WriteForecast refuses(std::string error) {
+  return {WriteForecast::Kind::kRefuses, std::move(error)};
+}
 
 // NaN anywhere, or (`inf_too`) an infinity: the palettization kernel skips such a weight.
 bool has_non_finite(const std::vector<std::byte>& bytes, bool fp16, bool inf_too) {
@@ -36,66 +44,115 @@ bool has_non_finite(const std::vector<std::byte>& bytes, bool fp16, bool inf_too
   return false;
 }
 
+compress::IntArithmetic int_arithmetic(bool joint_compression) {
+  return joint_compression ? compress::IntArithmetic::kInt32 : compress::IntArithmetic::kNative;
+}
+
+// The palettization kernel run on the weight's values, as palettize_const runs it: its error,
+// its skip, or the index width it picked.
+std::variant<int, WriteForecast> run_palettize_kernel(const compress::PalettizeSpec& s,
+                                                      const mil::TensorShape& shape,
+                                                      bool joint_compression,
+                                                      const std::string& where,
+                                                      const std::vector<std::byte>& bytes) {
+  if (shape.dtype == spec::INT8 || shape.dtype == spec::UINT8) {
+    const std::span<const uint8_t> codes(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                         bytes.size());
+    try {
+      auto palettized = compress::palettize_int_codes(codes, shape.dtype == spec::INT8, shape.dims,
+                                                      s, int_arithmetic(joint_compression));
+      if (auto* skip = std::get_if<compress::PaletteSkip>(&palettized)) return skips(skip->message);
+      return std::get<compress::IntCodePalette>(palettized).result.nbits;
+    } catch (const compress::IntPaletteError& e) {
+      return refuses(where + ": " + e.what());
+    }
+  }
+  std::variant<compress::PalettizeResult, compress::PaletteSkip> palettized;
+  if (shape.dtype == spec::FLOAT16) {
+    std::vector<uint16_t> bits(bytes.size() / 2);
+    std::memcpy(bits.data(), bytes.data(), bits.size() * 2);
+    palettized = compress::palettize(compress::TensorView::fp16(bits, shape.dims), s);
+  } else {
+    std::vector<float> values(bytes.size() / 4);
+    std::memcpy(values.data(), bytes.data(), values.size() * 4);
+    palettized = compress::palettize(compress::TensorView::fp32(values, shape.dims), s);
+  }
+  if (auto* skip = std::get_if<compress::PaletteSkip>(&palettized)) return skips(skip->message);
+  return std::get<compress::PalettizeResult>(palettized).nbits;
+}
+
 }  // namespace
 
-std::optional<std::string> palettize_refusal(const config::OpPalettizerConfig& config,
-                                             const config::ChannelAxes& axes,
-                                             const mil::TensorShape& shape, int opset_version,
-                                             bool joint_compression, const std::string& where,
-                                             const StorageReader& read) {
-  if (conv_cluster_dim_misfit(config, axes, shape.dims)) return std::nullopt;
+WriteForecast forecast_palettize(const config::OpPalettizerConfig& config,
+                                 const config::ChannelAxes& axes, const mil::TensorShape& shape,
+                                 int opset_version, bool joint_compression,
+                                 const std::string& where, const StorageReader& read) {
+  if (auto misfit = conv_cluster_dim_misfit(config, axes, shape.dims)) return skips(*misfit);
   const bool integer = shape.dtype == spec::INT8 || shape.dtype == spec::UINT8;
-  if (!integer && shape.dtype != spec::FLOAT16 && shape.dtype != spec::FLOAT32) return std::nullopt;
+  if (!integer && shape.dtype != spec::FLOAT16 && shape.dtype != spec::FLOAT32) return writes();
   const compress::PalettizeSpec s = palettize_kernel_spec(config, axes, shape.dims.size());
   if (integer && s.per_channel_scale) {
     // The integer kernel refuses a per-channel scale before it looks at a value, so asking it
     // with no values gives its message.
     try {
-      compress::palettize_int_codes(
-          {}, shape.dtype == spec::INT8, {0}, s,
-          joint_compression ? compress::IntArithmetic::kInt32 : compress::IntArithmetic::kNative);
+      compress::palettize_int_codes({}, shape.dtype == spec::INT8, {0}, s,
+                                    int_arithmetic(joint_compression));
     } catch (const compress::IntPaletteError& e) {
-      return where + ": " + e.what();
+      return refuses(where + ": " + e.what());
     }
   }
-  // The kernel's hard errors, in its order (palettize.h); nbits and cluster_dim >= 1 are
-  // checked with the config.
-  if (shape.dims.empty() || s.channel_axis >= shape.dims.size()) {
-    return where + ": Invalid channel_axis " + std::to_string(s.channel_axis) +
-           " for a weight of rank " + std::to_string(shape.dims.size());
+  // The kernel's checks before it reads a value (palettize.h): a hard error fails the run, a
+  // skip leaves the weight dense; nbits and cluster_dim >= 1 are checked with the config.
+  if (const auto skip = compress::palettize_skip_for_shape(shape.dims, s)) {
+    if (compress::is_hard_error(skip->reason)) return refuses(where + ": " + skip->message);
+    return skips(skip->message);
   }
-  if (s.mode == compress::PaletteMode::kUniform && s.cluster_dim > 1) {
-    return where + ": Vector palettization (cluster_dim > 1) doesn't support UNIFORM mode.";
+  // Unique mode's index width (3 bits fail below iOS18) and the integer uniform kernel's range
+  // error come out of the palettization itself; both kernels are cheap (no clustering), so the
+  // forecast runs them. Below iOS18 unique mode is per tensor, scalar and unscaled
+  // (check_palettizer_target refuses the rest there).
+  const bool unique_before_ios18 = s.mode == compress::PaletteMode::kUnique && opset_version < 8;
+  if (unique_before_ios18 || (integer && s.mode == compress::PaletteMode::kUniform)) {
+    auto ran = run_palettize_kernel(s, shape, joint_compression, where, read());
+    if (auto* decided = std::get_if<WriteForecast>(&ran)) return *decided;
+    if (opset_version < 8 && std::get<int>(ran) == 3) return refuses(unique_3bit_refusal(where));
+    return writes();
   }
-  if (integer || !s.per_channel_scale || s.cluster_dim <= 1 || opset_version != 8) {
-    return std::nullopt;
-  }
+  if (integer || !s.per_channel_scale || s.cluster_dim <= 1 || opset_version != 8) return writes();
   // Vector palettization with a per-channel scale in an iOS18 program fails once the kernel
-  // has palettized the weight; its skips before that:
-  const uint64_t channels = shape.dims[s.channel_axis];
-  const uint64_t group =
-      s.granularity == compress::PaletteGranularity::kPerGroupedChannel && s.group_size
-          ? s.group_size
-          : channels;
-  if (channels % group != 0 || group % s.cluster_dim != 0) return std::nullopt;
+  // has palettized the weight, unless the values make it skip:
   const bool unique = s.mode == compress::PaletteMode::kUnique;
-  if (has_non_finite(read(), shape.dtype == spec::FLOAT16, !unique)) return std::nullopt;
-  return vector_scale_ios18_refusal(where, config.cluster_dim);
+  if (has_non_finite(read(), shape.dtype == spec::FLOAT16, !unique)) return writes();
+  return refuses(vector_scale_ios18_refusal(where, config.cluster_dim));
 }
 
-std::optional<std::string> quantize_refusal(const config::OpLinearQuantizerConfig& config,
-                                            const config::ChannelAxes& axes,
-                                            const mil::TensorShape& shape, const std::string& where,
-                                            const std::string& op_name, const StorageReader& read) {
+WriteForecast forecast_quantize(const config::OpLinearQuantizerConfig& config,
+                                const config::ChannelAxes& axes, const mil::TensorShape& shape,
+                                const std::string& where, const std::string& op_name,
+                                const StorageReader& read) {
   if (shape.dtype == spec::INT8 || shape.dtype == spec::UINT8) {
-    if (integer_values_are_mask(read(), shape.dtype == spec::INT8)) return std::nullopt;
-    return integer_quantize_refusal(where, shape.dtype, op_name);
+    if (integer_values_are_mask(read(), shape.dtype == spec::INT8)) {
+      return skips(integer_mask_skip_reason(shape.dtype));
+    }
+    return refuses(integer_quantize_refusal(where, shape.dtype, op_name));
   }
   const auto spec_or_skip = linear_quant_spec(config, axes, shape.dims);
   if (const auto* skip = std::get_if<compress::QuantSkip>(&spec_or_skip)) {
-    if (compress::is_hard_error(skip->reason)) return where + ": " + skip->message;
+    if (compress::is_hard_error(skip->reason)) return refuses(where + ": " + skip->message);
+    return skips(skip->message);
   }
-  return std::nullopt;
+  return writes();
+}
+
+WriteForecast forecast_magnitude_prune(const config::OpMagnitudePrunerConfig& config,
+                                       const mil::TensorShape& shape, const std::string& where) {
+  // int8/uint8 consts take the percentile in float64 (prune_int.h), fp32 ones in fp32.
+  const bool fp16 = shape.dtype == spec::FLOAT16;
+  const auto skip =
+      compress::magnitude_prune_skip_for_shape(shape.dims, fp16, magnitude_prune_spec(config));
+  if (!skip) return writes();
+  if (compress::is_hard_error(skip->reason)) return refuses(where + ": " + skip->message);
+  return skips(skip->message);
 }
 
 }  // namespace mlpress::rewrite

@@ -1,12 +1,14 @@
 #pragma once
-// The errors the const compressors throw while writing a weight, told before anything is
-// compressed, so that plan_package (the dry run the page shows) refuses the same weights with
-// the same messages instead of planning a weight the run then refuses. Only what can be told
-// without compressing: the config, the shape, the consumers' axes, the program's opset and,
-// where the answer depends on them, the weight's values (read only then).
+// What the const compressors will do with a weight -- write it, skip it or throw -- told before
+// anything is compressed, so that plan_package (the dry run the page shows) refuses the same
+// weights with the same messages, and shows the weights the run skips for their shape as skipped
+// with the run's reason. Told from the config, the shape, the consumers' axes and the program's
+// opset, asking the kernels' own checks (compress::palettize_skip_for_shape,
+// compress::magnitude_prune_skip_for_shape, linear_quant_spec); where the answer depends on the
+// values, they are read, and where a cheap kernel decides it, that kernel is run on them.
 #include <cstddef>
+#include <cstdint>
 #include <functional>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,27 +20,49 @@ namespace mlpress::rewrite {
 // The weight's storage bytes (as mil::read_tensor_bytes gives them); called at most once.
 using StorageReader = std::function<std::vector<std::byte>()>;
 
-// palettize_const's error for the weight, in its order, or nullopt when it writes or skips it:
-// an int8/uint8 const with enable_per_channel_scale; the kernel's hard errors (channel axis out
-// of range, UNIFORM with cluster_dim > 1); vector palettization with a per-channel scale in an
-// iOS18 program, unless a skip comes first (the grouped-conv cluster_dim check, channels not
-// divisible by the group size or a group by cluster_dim, NaN or inf values: `read` is called
-// for these). Not told, as they need the palettization itself: unique mode needing 3 bits
-// before iOS18, an integer LUT index out of range; and unique mode's skip of a group of more
-// than 256 distinct (scaled) vectors is taken as not happening, so such a weight is refused
-// here where the run would skip it. `joint_compression`: a joint step's (integer values in
-// int32, as coremltools casts them there).
-std::optional<std::string> palettize_refusal(const config::OpPalettizerConfig& config,
-                                             const config::ChannelAxes& axes,
-                                             const mil::TensorShape& shape, int opset_version,
-                                             bool joint_compression, const std::string& where,
-                                             const StorageReader& read);
+struct WriteForecast {
+  enum class Kind : uint8_t {
+    kWrites,   // compressed, unless values the forecast does not read make the kernel skip it
+    kSkips,    // left dense; `message` is the run's reason
+    kRefuses,  // the run fails; `message` is its error, whole
+  };
+  Kind kind = Kind::kWrites;
+  std::string message;
+};
 
-// quantize_const's error for the weight, or nullopt: an int8/uint8 const whose values (`read`)
-// are not a mask, a per-axis block_size of the wrong rank.
-std::optional<std::string> quantize_refusal(const config::OpLinearQuantizerConfig& config,
-                                            const config::ChannelAxes& axes,
-                                            const mil::TensorShape& shape, const std::string& where,
-                                            const std::string& op_name, const StorageReader& read);
+// palettize_const's outcome for the weight, in its order: the grouped-conv cluster_dim skip; an
+// int8/uint8 const with enable_per_channel_scale; the kernel's checks before it reads a value
+// (hard errors: channel axis, UNIFORM with cluster_dim > 1; skips: channels not divisible by the
+// group size or a group by cluster_dim); then, reading the values (`read`):
+// - unique mode below iOS18 (there always per tensor, scalar and unscaled): the kernel is run, so
+//   its skips (NaN, more than 256 distinct values) and the 3-bit refusal are the run's;
+// - uniform mode on int8/uint8 consts: the integer kernel is run, for its refusal of an index
+//   outside the sub-byte range (numpy's int8 wrap-around);
+// - vector palettization with a per-channel scale in an iOS18 program: refused unless NaN or inf
+//   values make the kernel skip. Unique mode's skip of a group of more than 256 distinct (scaled)
+//   vectors is taken as not happening here, so such a weight is refused where the run would skip
+//   it (deciding it needs the palettization's own pass over the scaled vectors).
+// Not told (kWrites): other skips for the values (NaN / inf, unique mode from iOS18 on).
+// `joint_compression`: a joint step's (integer values in int32, as coremltools casts them there).
+WriteForecast forecast_palettize(const config::OpPalettizerConfig& config,
+                                 const config::ChannelAxes& axes, const mil::TensorShape& shape,
+                                 int opset_version, bool joint_compression,
+                                 const std::string& where, const StorageReader& read);
+
+// quantize_const's outcome: an int8/uint8 const is skipped when its values (`read`) are a mask,
+// refused otherwise; linear_quant_spec's hard errors (per-axis block_size of the wrong rank)
+// refuse, its skips (undecidable axes, a block size not dividing its axis) skip. Not told: the
+// kernel's skip of inf values.
+WriteForecast forecast_quantize(const config::OpLinearQuantizerConfig& config,
+                                const config::ChannelAxes& axes, const mil::TensorShape& shape,
+                                const std::string& where, const std::string& op_name,
+                                const StorageReader& read);
+
+// prune_const's outcome for magnitude pruning: the kernel's checks before it reads a value (hard
+// errors: a structural mode on a weight of rank other than 2..5, numpy's fp16 percentile
+// IndexError; skips: a block or an n:m group larger than half the channels). Threshold pruning's
+// only skip depends on the values and is not told.
+WriteForecast forecast_magnitude_prune(const config::OpMagnitudePrunerConfig& config,
+                                       const mil::TensorShape& shape, const std::string& where);
 
 }  // namespace mlpress::rewrite
