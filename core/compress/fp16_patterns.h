@@ -42,6 +42,8 @@ class Fp16PatternCounter {
   bool dense_ = false;
   std::vector<uint32_t> histogram_;  // by pattern; all zero outside begin() .. finish()
   std::vector<uint16_t> keys_, scratch_;
+  std::vector<uint16_t> listed_patterns_;  // the histogram's patterns, gathered before copying out
+  std::vector<uint32_t> listed_counts_;
 };
 
 }  // namespace mlpress::compress

@@ -27,11 +27,13 @@ void count_group(std::span<const uint16_t> bits, const PaletteLayout& layout, si
 }
 
 // Sums of the decoded group against its source: each distinct value once, times its count.
-ErrorSums group_sums(const Fp16Patterns& all, const uint8_t* table, const double* entry) {
+// `values`: the patterns' values when already decoded (else null).
+ErrorSums group_sums(const Fp16Patterns& all, const double* values, const uint8_t* table,
+                     const double* entry) {
   ErrorSums s;
   for (size_t i = 0; i < all.patterns.size(); ++i) {
     const double c = double(all.counts[i]);
-    const double w = double(fp16_to_float(all.patterns[i]));
+    const double w = values ? values[i] : double(fp16_to_float(all.patterns[i]));
     const double r = entry[table[all.patterns[i]]];
     const double e = w - r;
     s.signal += c * (w * w);
@@ -85,7 +87,8 @@ bool palettize_fp16_kmeans(std::span<const uint16_t> bits, const PaletteLayout& 
       kernels::lookup_fp16_indices(bits.data() + first, length, table.data(),
                                    indices.data() + first);
     });
-    add_error_sums(sums, group_sums(all, table.data(), entry));
+    add_error_sums(
+        sums, group_sums(all, fit == &all ? distinct.values.data() : nullptr, table.data(), entry));
   }
   return true;
 }
