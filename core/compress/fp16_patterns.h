@@ -2,9 +2,10 @@
 // The distinct fp16 bit patterns of a set of weights, ascending by value, each with its count:
 // what exact 1-D k-means (kmeans1d.h), the index assignment and the error metrics of an fp16
 // weight need, read straight from the bit patterns with no conversion to float and no copy of
-// the elements. -0 is counted as +0 (one value). Large sets count into a histogram over the
-// 65,536 patterns (kept zeroed between uses, so one counter serves many groups without a fresh
-// allocation); small ones sort their patterns instead, which beats scanning the histogram.
+// the elements. -0 is counted as +0 (one value). Sets from a few thousand elements on count
+// into a histogram over the 65,536 patterns (kept zeroed between uses, so one counter serves
+// many groups and weights without a fresh allocation); smaller ones sort their patterns instead,
+// which beats scanning the histogram.
 #include <cstddef>
 #include <cstdint>
 #include <vector>

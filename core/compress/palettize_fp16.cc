@@ -52,7 +52,9 @@ bool palettize_fp16_kmeans(std::span<const uint16_t> bits, const PaletteLayout& 
                            size_t entries, const std::vector<uint8_t>* fit_mask,
                            std::vector<double>& lut, std::vector<uint8_t>& indices,
                            ErrorSums& sums) {
-  Fp16PatternCounter counter;
+  // One counter per thread for every weight: its 256 KiB histogram (kept zeroed between uses)
+  // would otherwise be mapped, zeroed and unmapped again for each small weight.
+  thread_local Fp16PatternCounter counter;
   Fp16Patterns all, fitted;
   std::vector<uint8_t> table(65536, 0);
   DistinctValues distinct;
