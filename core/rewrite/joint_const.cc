@@ -17,6 +17,7 @@
 #include "core/mil/tensor_builder.h"
 #include "core/mil/tensor_type.h"
 #include "core/rewrite/const_tensor.h"
+#include "core/rewrite/joint_config_names.h"
 #include "core/rewrite/linear_quant_spec.h"
 #include "core/rewrite/palettize_const.h"
 #include "core/rewrite/prune_const.h"
@@ -136,6 +137,47 @@ std::string not_again(Chain chain, const std::string& api_words) {
 }
 
 }  // namespace
+
+namespace {
+
+void add_ops_by_output(const spec::Block& block,
+                       std::map<std::string, const spec::Operation*>& out) {
+  for (const auto& op : block.operations()) {
+    for (const auto& output : op.outputs()) out[output.name()] = &op;
+    for (const auto& nested : op.blocks()) add_ops_by_output(nested, out);
+  }
+}
+
+}  // namespace
+
+std::map<std::string, const spec::Operation*> ops_by_output(const spec::Function& function) {
+  std::map<std::string, const spec::Operation*> out;
+  for (const auto& [key, block] : function.block_specializations()) add_ops_by_output(block, out);
+  return out;
+}
+
+JointWeightPlan plan_joint_weight(const mil::WeightInfo& weight, const spec::Operation& head,
+                                  const config::OptimizationConfig& config, config::Api api,
+                                  const config::ConsumerLookup& lookup,
+                                  const ProducerLookup& producer, const std::string& where) {
+  mil::WeightInfo as_dense = weight;
+  as_dense.op_type = "const";
+  const auto resolution =
+      config::resolve(config, as_dense, lookup, joint_config_names(head, api, producer));
+  JointWeightPlan out;
+  if (const auto* skipped = std::get_if<config::Skipped>(&resolution)) {
+    out.reason = skipped->text;
+    return out;
+  }
+  out.resolved = std::get<config::Resolved>(resolution);
+  out.joint = plan_joint(head, api, out.resolved->config, producer, where);
+  return out;
+}
+
+std::string joint_prune_const_skip_reason() {
+  return "not compressed yet: a joint prune step prunes quantized or palettized weights only (as "
+         "coremltools' prune_weights with joint_compression)";
+}
 
 std::string joint_target_refusal(const std::string& origin, const std::string& function,
                                  int opset_version, size_t step_number) {

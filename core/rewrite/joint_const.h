@@ -5,6 +5,7 @@
 // codes, quantize / palettize -> prune), written with the op types, names and layouts
 // coremltools writes.
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,30 @@ using ProducerLookup =
 JointPlan plan_joint(const CoreML::Specification::MILSpec::Operation& head, config::Api api,
                      const config::OpConfig& config, const ProducerLookup& producer,
                      const std::string& where);
+
+// Every op of a function's blocks (each specialization, nested blocks too) by output var: the
+// producers plan_joint looks chains up in.
+std::map<std::string, const CoreML::Specification::MILSpec::Operation*> ops_by_output(
+    const CoreML::Specification::MILSpec::Function& function);
+
+// What a joint step (`config`, `api`) does with the existing chain ending at `head`, the
+// weight `weight`: the config coremltools finds for it through the chain
+// (joint_config_names.h; sized and checked as the dense weight), then plan_joint. `resolved`
+// unset: the config leaves it as it is (`reason`). Throws as plan_joint does. Shared by
+// rewrite_package and its dry run, plan_package.
+struct JointWeightPlan {
+  std::optional<config::Resolved> resolved;
+  JointPlan joint;     // when resolved: a kind, or why the chain stays as it is
+  std::string reason;  // when not resolved
+};
+JointWeightPlan plan_joint_weight(const mil::WeightInfo& weight,
+                                  const CoreML::Specification::MILSpec::Operation& head,
+                                  const config::OptimizationConfig& config, config::Api api,
+                                  const config::ConsumerLookup& lookup,
+                                  const ProducerLookup& producer, const std::string& where);
+
+// Why a joint prune step leaves a const (a weight not compressed yet) as it is.
+std::string joint_prune_const_skip_reason();
 
 // The error for a joint step (`step_number` of the job) on a function of a program below iOS18
 // (`opset_version`, after the iOS15 -> iOS16 upgrade); coremltools raises it at the pass's

@@ -1,6 +1,7 @@
 #include "core/rewrite/plan_package.h"
 
 #include <algorithm>
+#include <map>
 
 #include "core/config/resolve.h"
 #include "core/io/error.h"
@@ -17,6 +18,7 @@
 #include "core/rewrite/write_refusal.h"
 
 namespace mlpress {
+namespace spec = CoreML::Specification::MILSpec;
 namespace {
 
 uint64_t ceil_div(uint64_t a, uint64_t b) { return b == 0 ? 0 : (a + b - 1) / b; }
@@ -156,10 +158,14 @@ PackagePlan plan_package(const std::string& in_path, const RewriteOptions& optio
           throw Error(rewrite::joint_target_refusal(program_origin, fn.name, fn_opset, 1));
         }
       }
+      // Each function's ops by output var, for the chains a joint step recompresses.
+      std::map<std::string, std::map<std::string, const spec::Operation*>> producers;
       for (const auto& weight : index.weights) {
-        // As rewrite_package: tiny constants (strides, pads, axes) are never candidates.
-        if (weight.op_type != "const" || weight.shape.element_count() < 10) continue;
-        const auto resolution = config::resolve(step.config, weight, facts.lookup());
+        // As rewrite_package: tiny constants (strides, pads, axes) are never candidates; an
+        // existing constexpr chain only for a joint step.
+        if (weight.shape.element_count() < 10) continue;
+        const bool chain = weight.op_type != "const";
+        if (chain && !(step.joint_compression && weight.compression)) continue;
         PlannedWeight planned;
         WeightOutcome& outcome = planned.outcome;
         outcome.program = weight.program;
@@ -171,6 +177,43 @@ PackagePlan plan_package(const std::string& in_path, const RewriteOptions& optio
         const uint64_t bits =
             static_cast<uint64_t>(mil::dtype_bits(weight.shape.dtype).value_or(0));
         outcome.dense_bytes = (weight.shape.element_count() * bits + 7) / 8;
+        if (chain) {
+          // As rewrite_package plans it (plan_joint_weight throws where it throws). Its op types
+          // and sizes depend on the chain's kind and values: not estimated.
+          auto& ops = producers[weight.function];
+          if (ops.empty()) {
+            ops = rewrite::ops_by_output(program.program->functions().at(weight.function));
+          }
+          const auto producer = [&](const std::string& var) -> const spec::Operation* {
+            auto it = ops.find(var);
+            return it == ops.end() ? nullptr : it->second;
+          };
+          const spec::Operation& head = *ops.at(weight.name);
+          const rewrite::JointWeightPlan joint = rewrite::plan_joint_weight(
+              weight, head, step.config, step.api, facts.lookup(), producer,
+              program_origin + ": function \"" + weight.function + "\", op \"" + weight.op_name +
+                  "\" (" + head.type() + ")");
+          if (!joint.resolved) {
+            outcome.reason = joint.reason;
+          } else {
+            outcome.config_from = joint.resolved->source.describe();
+            if (!joint.joint.kind) {
+              outcome.reason = joint.joint.reason;
+            } else {
+              outcome.compressed = true;
+              plan.dense_bytes += outcome.dense_bytes;
+              ++plan.unknown;
+            }
+          }
+          plan.weights.push_back(std::move(planned));
+          continue;
+        }
+        auto resolution = config::resolve(step.config, weight, facts.lookup());
+        if (step.joint_compression && step.api == config::Api::prune_weights &&
+            std::holds_alternative<config::Resolved>(resolution)) {
+          resolution = config::Skipped{config::SkipReason::config_none,
+                                       rewrite::joint_prune_const_skip_reason()};
+        }
         if (const auto* skipped = std::get_if<config::Skipped>(&resolution)) {
           outcome.reason = skipped->text;
           plan.weights.push_back(std::move(planned));

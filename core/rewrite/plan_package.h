@@ -14,12 +14,15 @@ namespace mlpress {
 
 struct PlannedWeight {
   WeightOutcome outcome;  // as rewrite_package would report it, but for the values' statistics
-  std::string op_type;    // the constexpr op to be written, when compressed
+  // The constexpr op to be written, when compressed; empty for an existing chain a joint step
+  // recompresses (the final op depends on the chain's kind and the program's opset).
+  std::string op_type;
   // Expected weight.bin bytes of the compressed payload (indices or values, LUT, scales, mask;
   // payloads of fewer than 10 elements go inline and do not count), as stored_bytes counts
   // them: exact for quantization and palettization, an upper bound for magnitude pruning
   // (kept values that are zero already are not stored); nullopt when it depends on the
-  // values (threshold pruning, unique-value palettization).
+  // values (threshold pruning, unique-value palettization) or is not estimated (joint
+  // recompression of an existing chain).
   std::optional<uint64_t> expected_bytes;
 };
 
@@ -32,8 +35,9 @@ struct PackagePlan {
 
 // Reads `in_path` (zip or package directory) and plans `options.steps` (one step: a later
 // step's candidates depend on what the earlier ones wrote) the same way rewrite_package does: the
-// same candidates, config resolution and target checks, so the same errors are thrown for the same
-// configs.
+// same candidates (a joint step's existing chains too), config resolution and target checks, so
+// the same errors are thrown for the same configs; what the compressors would do while writing
+// is forecast by write_refusal.h. Not forecast: joint_const's errors while writing.
 PackagePlan plan_package(const std::string& in_path, const RewriteOptions& options);
 
 // {"weights": [...], "dense_bytes", "expected_bytes", "unknown"}: each weight as in

@@ -117,15 +117,6 @@ struct FunctionContext {
   std::set<std::string> names;
 };
 
-// Every op of a block tree by output var (pointers into the unchanged program, for planning).
-void index_producers(const spec::Block& block,
-                     std::map<std::string, const spec::Operation*>& producers) {
-  for (const auto& op : block.operations()) {
-    for (const auto& output : op.outputs()) producers[output.name()] = &op;
-    for (const auto& nested : op.blocks()) index_producers(nested, producers);
-  }
-}
-
 class ProgramRewriter {
  public:
   // `relocator` null: planning and precompute() only. `precomputed`: results spliced in by
@@ -165,10 +156,8 @@ class ProgramRewriter {
       WeightOutcome outcome = outcome_for(weight, step_number);
       if (step.joint_compression && step.api == config::Api::prune_weights &&
           std::holds_alternative<config::Resolved>(resolution)) {
-        resolution = config::Skipped{
-            config::SkipReason::config_none,
-            "not compressed yet: a joint prune step prunes quantized or palettized weights "
-            "only (as coremltools' prune_weights with joint_compression)"};
+        resolution = config::Skipped{config::SkipReason::config_none,
+                                     rewrite::joint_prune_const_skip_reason()};
       }
       const auto* skipped = std::get_if<config::Skipped>(&resolution);
       if (skipped) {
@@ -292,30 +281,25 @@ class ProgramRewriter {
     // Built once per function and step (the program does not change while planning).
     auto& producers = producers_[weight.function];
     if (producers.empty()) {
-      for (const auto& [key, block] :
-           program_.program->functions().at(weight.function).block_specializations())
-        index_producers(block, producers);
+      producers = rewrite::ops_by_output(program_.program->functions().at(weight.function));
     }
     const auto producer = [&](const std::string& var) -> const spec::Operation* {
       auto it = producers.find(var);
       return it == producers.end() ? nullptr : it->second;
     };
     const spec::Operation* head = producers.at(weight.name);
-    mil::WeightInfo as_dense = weight;
-    as_dense.op_type = "const";
-    const auto resolution = config::resolve(step.config, as_dense, facts.lookup(),
-                                            rewrite::joint_config_names(*head, step.api, producer));
+    FunctionContext& fn = function(weight.function);
+    const rewrite::JointWeightPlan planned =
+        rewrite::plan_joint_weight(weight, *head, step.config, step.api, facts.lookup(), producer,
+                                   where(fn, weight.op_name, head->type()));
     WeightOutcome outcome = outcome_for(weight, step_number);
-    if (const auto* skipped = std::get_if<config::Skipped>(&resolution)) {
-      outcome.reason = skipped->text;
+    if (!planned.resolved) {
+      outcome.reason = planned.reason;
       report_.weights.push_back(std::move(outcome));
       return;
     }
-    const auto& resolved = std::get<config::Resolved>(resolution);
-    FunctionContext& fn = function(weight.function);
-    const std::string at = where(fn, weight.op_name, head->type());
-    const rewrite::JointPlan joint =
-        rewrite::plan_joint(*head, step.api, resolved.config, producer, at);
+    const config::Resolved& resolved = *planned.resolved;
+    const rewrite::JointPlan& joint = planned.joint;
     outcome.config_from = resolved.source.describe();
     if (!joint.kind) {
       outcome.reason = joint.reason;

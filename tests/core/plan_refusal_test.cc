@@ -119,15 +119,13 @@ Outcome run_of(const std::string& in, const std::string& out, const RewriteOptio
 // Plans and runs `config` on `parts`; the plan must refuse exactly when the run does, with the
 // same message, and leave a weight dense only where the run does, with the same reason. Returns
 // the run's outcome.
-Outcome plan_matches_run(const testing::PackageParts& parts, const std::string& config_yaml,
-                         bool joint = false, Outcome* planned = nullptr) {
-  testing::TempDir dir;
-  const std::string in = testing::write_package_dir(dir.path(), "in", parts);
+Outcome plan_matches_run_at(const std::string& in, const std::string& out,
+                            const std::string& config_yaml, bool joint, Outcome* planned) {
   RewriteOptions options;
   options.steps = {step_from_config_text(config_yaml, "config")};
   options.steps[0].joint_compression = joint;
   const Outcome plan = plan_of(in, options);
-  const Outcome run = run_of(in, dir / "out.mlpackage", options);
+  const Outcome run = run_of(in, out, options);
   if (planned) *planned = plan;
   EXPECT_EQ(plan.error, run.error) << config_yaml;
   if (!run.error) {
@@ -145,6 +143,14 @@ Outcome plan_matches_run(const testing::PackageParts& parts, const std::string& 
     }
   }
   return run;
+}
+
+// plan_matches_run_at on `parts` written to a fresh folder.
+Outcome plan_matches_run(const testing::PackageParts& parts, const std::string& config_yaml,
+                         bool joint = false, Outcome* planned = nullptr) {
+  testing::TempDir dir;
+  const std::string in = testing::write_package_dir(dir.path(), "in", parts);
+  return plan_matches_run_at(in, dir / "out.mlpackage", config_yaml, joint, planned);
 }
 
 const char* kVectorScale =
@@ -379,6 +385,54 @@ TEST(PlanRefusal, ShapeSkipsPlannedAsSkippedWithTheRunsReason) {
                                        "global_config:\n  weight_threshold: 0\n",
                                        false, &plan);
   EXPECT_EQ(run.compressed, std::vector<bool>{false});
+  EXPECT_EQ(plan.reasons, run.reasons);
+}
+
+// `parts` compressed by `config` (one step, not joint) into `<dir>/<name>.mlpackage`.
+std::string compressed_once(const testing::TempDir& dir, const std::string& name,
+                            const testing::PackageParts& parts, const std::string& config) {
+  const std::string in = testing::write_package_dir(dir.path(), name + "-dense", parts);
+  RewriteOptions options;
+  options.steps = {step_from_config_text(config, "config")};
+  const std::string out = dir / (name + ".mlpackage");
+  rewrite_package(in, out, options);
+  return out;
+}
+
+TEST(PlanRefusal, JointStepOnExistingChainsPlannedAsTheRun) {
+  testing::TempDir dir;
+  const auto parts = fp16_package(8, ramp());
+  const std::string palettize =
+      "config_type: OpPalettizerConfig\n"
+      "global_config:\n  mode: kmeans\n  nbits: 2\n  weight_threshold: 0\n";
+  const std::string prune =
+      "config_type: OpMagnitudePrunerConfig\n"
+      "global_config:\n  target_sparsity: 0.5\n  weight_threshold: 0\n";
+  // Pruning a vector-palettized weight jointly: coremltools fails, so the run refuses.
+  const std::string vectors =
+      compressed_once(dir, "vectors", parts, palettize + "  cluster_dim: 2\n");
+  Outcome plan;
+  Outcome run = plan_matches_run_at(vectors, dir / "out1.mlpackage", prune, true, &plan);
+  ASSERT_TRUE(run.error);
+  EXPECT_NE(
+      run.error->find("pruning a vector-palettized weight (cluster_dim > 1) is not supported"),
+      std::string::npos)
+      << *run.error;
+  // A scalar palettized weight: pruned jointly (planned as compressed), not palettized again
+  // (left as it is, with the run's reason).
+  const std::string scalar = compressed_once(dir, "scalar", parts, palettize);
+  run = plan_matches_run_at(scalar, dir / "out2.mlpackage", prune, true, &plan);
+  EXPECT_FALSE(run.error) << *run.error;
+  EXPECT_EQ(run.compressed, std::vector<bool>{true});
+  EXPECT_EQ(plan.compressed, run.compressed);
+  run = plan_matches_run_at(scalar, dir / "out3.mlpackage", palettize, true, &plan);
+  EXPECT_EQ(run.compressed, std::vector<bool>{false});
+  EXPECT_EQ(plan.compressed, run.compressed);
+  EXPECT_EQ(plan.reasons, run.reasons);
+  // A joint prune step leaves weights not compressed yet as they are.
+  run = plan_matches_run(parts, prune, true, &plan);
+  EXPECT_EQ(run.compressed, std::vector<bool>{false});
+  EXPECT_EQ(plan.compressed, run.compressed);
   EXPECT_EQ(plan.reasons, run.reasons);
 }
 
