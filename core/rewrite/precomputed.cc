@@ -95,40 +95,60 @@ class Decoder {
 PrecomputedWriter::PrecomputedWriter(const std::string& path) : sink_(path) {}
 
 void PrecomputedWriter::add(const PrecomputedResult& result) {
-  Encoder body;
-  body.str(result.name);
-  body.u8(result.error ? 1 : 0);
-  body.str(result.error.value_or(""));
+  // The record is written in pieces: the fields around the payloads are encoded into small
+  // buffers, and each payload goes from the result to the file as it is. A record assembled in
+  // one growing vector held the payload's copy, the vector and its doubled successor at once (a
+  // 16 MiB payload made a 32 MiB block while 32 MiB were still held): in wasm that block did not
+  // always fit in the hole the weight's own buffer left, and the memory grew by it.
+  struct Piece {
+    Encoder fields;
+    std::span<const std::byte> payload;  // written right after `fields`
+  };
+  std::vector<Piece> pieces(1);
+  Encoder* body = &pieces.back().fields;
+  body->str(result.name);
+  body->u8(result.error ? 1 : 0);
+  body->str(result.error.value_or(""));
   const WeightOutcome& o = result.outcome;
-  body.u8(o.compressed ? 1 : 0);
-  body.str(o.op_type);
-  body.str(o.reason);
-  body.u64(o.stored_bytes);
-  body.f64(o.snr_db);
-  body.f64(o.cosine);
-  body.u64(result.name_bases.size());
-  for (const auto& base : result.name_bases) body.str(base);
-  body.u64(result.payloads.size());
+  body->u8(o.compressed ? 1 : 0);
+  body->str(o.op_type);
+  body->str(o.reason);
+  body->u64(o.stored_bytes);
+  body->f64(o.snr_db);
+  body->f64(o.cosine);
+  body->u64(result.name_bases.size());
+  for (const auto& base : result.name_bases) body->str(base);
+  body->u64(result.payloads.size());
   for (const auto& p : result.payloads) {
-    body.str(p.file);
-    body.u32(static_cast<uint32_t>(p.dtype));
-    body.u64(p.padding_bits);
-    body.raw(p.data());
+    body->str(p.file);
+    body->u32(static_cast<uint32_t>(p.dtype));
+    body->u64(p.padding_bits);
+    body->u64(p.data().size());  // the length of Encoder::raw, whose bytes follow
+    pieces.back().payload = p.data();
+    pieces.emplace_back();
+    body = &pieces.back().fields;
   }
-  body.u64(result.ops.size());
+  body->u64(result.ops.size());
   for (const auto& op : result.ops) {
     std::string serialized;
     if (!op.SerializeToString(&serialized)) throw Error(sink_.describe() + ": cannot encode an op");
-    body.str(serialized);
+    body->str(serialized);
   }
+  uint64_t length = 0;
+  for (auto& piece : pieces) length += piece.fields.bytes().size() + piece.payload.size();
   Encoder header;
   header.u32(kRecordMagic);
   header.u64(result.index);
-  header.u64(body.bytes().size());
+  header.u64(length);
   sink_.write_at(end_, header.bytes());
   end_ += header.bytes().size();
-  sink_.write_at(end_, body.bytes());
-  end_ += body.bytes().size();
+  for (auto& piece : pieces) {
+    sink_.write_at(end_, piece.fields.bytes());
+    end_ += piece.fields.bytes().size();
+    if (piece.payload.empty()) continue;
+    sink_.write_at(end_, piece.payload);
+    end_ += piece.payload.size();
+  }
   ++count_;
 }
 
