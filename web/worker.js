@@ -108,6 +108,7 @@ modulePromise.then(
   (m) => {
     mod = m;
     self.postMessage({ type: 'ready', variant });
+    queue = queue.then(() => warmUp(m));
   },
   (err) => {
     self.postMessage({
@@ -116,6 +117,46 @@ modulePromise.then(
     });
   },
 );
+
+// Warm-up, off the user's path: V8 compiles a wasm function when it is first called (and the
+// busy ones again, optimised, in the background), so the first compress on a fresh module pays
+// about 0.1-0.2 s of CPU for compiling the code it reaches (docs/benchmarks.md). Compressing the
+// bundled sample (23 KB) once per kind of config, in memory, right after loading moves that
+// before the user's first request, which queues behind it. Best effort: where the sample is not
+// served next to the worker, nothing is warmed.
+const WARM_DIR = '/warm';
+const WARM_CONFIGS = [
+  'config_type: OpLinearQuantizerConfig\nglobal_config: {dtype: int8, granularity: per_channel}\n',
+  'config_type: OpPalettizerConfig\nglobal_config: {mode: kmeans, nbits: 4, granularity: per_tensor}\n',
+];
+
+async function warmUp(m) {
+  const input = `${WARM_DIR}/sample.mlpackage.zip`;
+  const output = `${WARM_DIR}/warm.mlpackage.zip`;
+  try {
+    const response = await fetch(new URL('sample/sample.mlpackage.zip', self.location.href).href, {
+      credentials: 'same-origin',
+    });
+    if (!response.ok) return;
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    m.FS.mkdirTree(WARM_DIR); // MEMFS: nothing here touches the OPFS pool
+    m.FS.writeFile(input, bytes);
+    for (const config of WARM_CONFIGS) {
+      m.compress(input, output, config);
+      m.FS.unlink(output);
+    }
+  } catch {
+    // a warm-up that fails leaves only a slower first request
+  } finally {
+    for (const path of [output, input]) {
+      try {
+        m.FS.unlink(path);
+      } catch {
+        // not there
+      }
+    }
+  }
+}
 
 function messageOf(err) {
   if (err instanceof Error) return err.message;
