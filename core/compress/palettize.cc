@@ -330,6 +330,14 @@ std::optional<PaletteSkip> palettize_skip_for_shape(const std::vector<uint64_t>&
   return std::nullopt;
 }
 
+std::optional<PaletteSkip> palettize_skip_for_values(std::span<const float> values,
+                                                     PaletteMode mode) {
+  for (float v : values) {
+    if (std::isnan(v) || (std::isinf(v) && mode != PaletteMode::kUnique)) return non_finite_skip();
+  }
+  return std::nullopt;
+}
+
 std::variant<PalettizeResult, PaletteSkip> palettize(const TensorView& weight,
                                                      const PalettizeSpec& spec, KernelPath path) {
   const auto& shape = weight.shape();
@@ -374,11 +382,7 @@ std::variant<PalettizeResult, PaletteSkip> palettize(const TensorView& weight,
     const auto src = weight.fp32_values();
     std::copy(src.begin(), src.end(), values.begin());
   }
-  for (float v : values) {
-    if (std::isnan(v) || (std::isinf(v) && spec.mode != PaletteMode::kUnique)) {
-      return non_finite_skip();
-    }
-  }
+  if (auto skip = palettize_skip_for_values(values, spec.mode)) return std::move(*skip);
   float (*round_t)(float) = type == ElementType::kFloat16 ? round_to_fp16 : identity;
 
   // Per-channel scale (§4.7): max |w| over the channel axis, 0 -> 1; w / scale in the dtype.

@@ -15,6 +15,7 @@
 //   minimises the error of the decompressed weight, not of the normalised one.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -73,6 +74,12 @@ bool is_hard_error(PaletteSkipReason reason);
 // page's plan (rewrite/write_refusal.h) asks it so that it refuses and skips as the run does.
 std::optional<PaletteSkip> palettize_skip_for_shape(const std::vector<uint64_t>& shape,
                                                     const PalettizeSpec& spec);
+
+// The kernel's skip for the values themselves: a NaN anywhere, or an infinity outside unique
+// mode. palettize() asks it of the values it clusters (the fp16 k-means path finds the same
+// from its pattern histogram); so does the page's plan.
+std::optional<PaletteSkip> palettize_skip_for_values(std::span<const float> values,
+                                                     PaletteMode mode);
 
 struct PalettizeResult {
   PaletteMode mode;

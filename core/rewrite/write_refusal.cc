@@ -1,10 +1,10 @@
 #include "core/rewrite/write_refusal.h"
 
-#include <cmath>
 #include <cstring>
 #include <span>
 
 #include "MIL.pb.h"
+#include "core/compress/fp16_convert.h"
 #include "core/compress/linear_quantize.h"
 #include "core/compress/palettize.h"
 #include "core/compress/palettize_int_codes.h"
@@ -25,23 +25,20 @@ WriteForecast refuses(std::string error) {
   return {WriteForecast::Kind::kRefuses, std::move(error)};
 }
 
-// NaN anywhere, or (`inf_too`) an infinity: the palettization kernel skips such a weight.
-bool has_non_finite(const std::vector<std::byte>& bytes, bool fp16, bool inf_too) {
-  if (fp16) {
-    for (size_t i = 0; i + 1 < bytes.size(); i += 2) {
-      uint16_t bits;
-      std::memcpy(&bits, &bytes[i], 2);
-      if ((bits & 0x7C00) != 0x7C00) continue;
-      if ((bits & 0x03FF) != 0 || inf_too) return true;
-    }
-    return false;
+// The weight's values as floats (fp16 or fp32 storage bytes).
+std::vector<float> float_values(const std::vector<std::byte>& bytes, bool fp16) {
+  if (!fp16) {
+    std::vector<float> values(bytes.size() / 4);
+    std::memcpy(values.data(), bytes.data(), values.size() * 4);
+    return values;
   }
-  for (size_t i = 0; i + 3 < bytes.size(); i += 4) {
-    float v;
-    std::memcpy(&v, &bytes[i], 4);
-    if (std::isnan(v) || (inf_too && std::isinf(v))) return true;
+  std::vector<float> values(bytes.size() / 2);
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint16_t bits;
+    std::memcpy(&bits, &bytes[2 * i], 2);
+    values[i] = compress::fp16_to_float(bits);
   }
-  return false;
+  return values;
 }
 
 compress::IntArithmetic int_arithmetic(bool joint_compression) {
@@ -121,8 +118,8 @@ WriteForecast forecast_palettize(const config::OpPalettizerConfig& config,
   if (integer || !s.per_channel_scale || s.cluster_dim <= 1 || opset_version != 8) return writes();
   // Vector palettization with a per-channel scale in an iOS18 program fails once the kernel
   // has palettized the weight, unless the values make it skip:
-  const bool unique = s.mode == compress::PaletteMode::kUnique;
-  if (has_non_finite(read(), shape.dtype == spec::FLOAT16, !unique)) return writes();
+  const auto values = float_values(read(), shape.dtype == spec::FLOAT16);
+  if (auto skip = compress::palettize_skip_for_values(values, s.mode)) return skips(skip->message);
   return refuses(vector_scale_ios18_refusal(where, config.cluster_dim));
 }
 

@@ -39,10 +39,11 @@ struct WriteForecast {
 // - uniform mode on int8/uint8 consts: the integer kernel is run, for its refusal of an index
 //   outside the sub-byte range (numpy's int8 wrap-around);
 // - vector palettization with a per-channel scale in an iOS18 program: refused unless NaN or inf
-//   values make the kernel skip. Unique mode's skip of a group of more than 256 distinct (scaled)
-//   vectors is taken as not happening here, so such a weight is refused where the run would skip
-//   it (deciding it needs the palettization's own pass over the scaled vectors).
-// Not told (kWrites): other skips for the values (NaN / inf, unique mode from iOS18 on).
+//   values make the kernel skip (compress::palettize_skip_for_values; then skipped). Unique mode's
+//   skip of a group of more than 256 distinct (scaled) vectors is taken as not happening here, so
+//   such a weight is refused where the run would skip it (deciding it needs the palettization's own
+//   pass over the scaled vectors).
+// Not told (kWrites): the other skips for the values (NaN / inf, unique mode from iOS18 on).
 // `joint_compression`: a joint step's (integer values in int32, as coremltools casts them there).
 WriteForecast forecast_palettize(const config::OpPalettizerConfig& config,
                                  const config::ChannelAxes& axes, const mil::TensorShape& shape,

@@ -193,8 +193,10 @@ TEST(PlanRefusal, VectorWithPerChannelScaleFollowsTheKernelSkips) {
     auto values = ramp();
     values[5] = bad;
     const auto parts = fp16_package(8, values);
-    const Outcome k = plan_matches_run(parts, kVectorScale);
+    Outcome plan;
+    const Outcome k = plan_matches_run(parts, kVectorScale, false, &plan);
     EXPECT_EQ(k.compressed, std::vector<bool>{false}) << k.error.value_or("");
+    EXPECT_EQ(plan.compressed, k.compressed);  // planned as skipped, with the run's reason
     const std::string unique =
         "config_type: OpPalettizerConfig\n"
         "global_config:\n  mode: unique\n  cluster_dim: 2\n"
