@@ -150,10 +150,16 @@ void add_ops_by_output(const spec::Block& block,
 
 }  // namespace
 
-std::map<std::string, const spec::Operation*> ops_by_output(const spec::Function& function) {
-  std::map<std::string, const spec::Operation*> out;
-  for (const auto& [key, block] : function.block_specializations()) add_ops_by_output(block, out);
-  return out;
+ProducerLookup FunctionProducers::lookup(const std::string& function) {
+  auto& ops = ops_[function];
+  if (ops.empty()) {
+    for (const auto& [key, block] : program_.functions().at(function).block_specializations())
+      add_ops_by_output(block, ops);
+  }
+  return [&ops](const std::string& var) -> const spec::Operation* {
+    auto it = ops.find(var);
+    return it == ops.end() ? nullptr : it->second;
+  };
 }
 
 JointWeightPlan plan_joint_weight(const mil::WeightInfo& weight, const spec::Operation& head,

@@ -45,10 +45,21 @@ JointPlan plan_joint(const CoreML::Specification::MILSpec::Operation& head, conf
                      const config::OpConfig& config, const ProducerLookup& producer,
                      const std::string& where);
 
-// Every op of a function's blocks (each specialization, nested blocks too) by output var: the
-// producers plan_joint looks chains up in.
-std::map<std::string, const CoreML::Specification::MILSpec::Operation*> ops_by_output(
-    const CoreML::Specification::MILSpec::Function& function);
+// The producers plan_joint looks chains up in: each function's ops (every specialization,
+// nested blocks too) by output var, indexed when the function is first asked for. Pointers into
+// `program`, which must not change while the lookups are used (planning).
+class FunctionProducers {
+ public:
+  explicit FunctionProducers(const CoreML::Specification::MILSpec::Program& program)
+      : program_(program) {}
+  // The lookup of `function`'s producers; valid while this object lives.
+  ProducerLookup lookup(const std::string& function);
+
+ private:
+  const CoreML::Specification::MILSpec::Program& program_;
+  std::map<std::string, std::map<std::string, const CoreML::Specification::MILSpec::Operation*>>
+      ops_;
+};
 
 // What a joint step (`config`, `api`) does with the existing chain ending at `head`, the
 // weight `weight`: the config coremltools finds for it through the chain

@@ -159,7 +159,7 @@ PackagePlan plan_package(const std::string& in_path, const RewriteOptions& optio
         }
       }
       // Each function's ops by output var, for the chains a joint step recompresses.
-      std::map<std::string, std::map<std::string, const spec::Operation*>> producers;
+      rewrite::FunctionProducers producers(*program.program);
       for (const auto& weight : index.weights) {
         // As rewrite_package: tiny constants (strides, pads, axes) are never candidates; an
         // existing constexpr chain only for a joint step.
@@ -180,15 +180,8 @@ PackagePlan plan_package(const std::string& in_path, const RewriteOptions& optio
         if (chain) {
           // As rewrite_package plans it (plan_joint_weight throws where it throws). Its op types
           // and sizes depend on the chain's kind and values: not estimated.
-          auto& ops = producers[weight.function];
-          if (ops.empty()) {
-            ops = rewrite::ops_by_output(program.program->functions().at(weight.function));
-          }
-          const auto producer = [&](const std::string& var) -> const spec::Operation* {
-            auto it = ops.find(var);
-            return it == ops.end() ? nullptr : it->second;
-          };
-          const spec::Operation& head = *ops.at(weight.name);
+          const rewrite::ProducerLookup producer = producers.lookup(weight.function);
+          const spec::Operation& head = *producer(weight.name);  // the chain's final op
           const rewrite::JointWeightPlan joint = rewrite::plan_joint_weight(
               weight, head, step.config, step.api, facts.lookup(), producer,
               program_origin + ": function \"" + weight.function + "\", op \"" + weight.op_name +

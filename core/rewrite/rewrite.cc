@@ -278,16 +278,9 @@ class ProgramRewriter {
   // to the ops using the dense weight, and sizes it by that dense weight (§2.1, §2.3).
   void plan_joint(const CompressionStep& step, const mil::WeightInfo& weight,
                   const config::ProgramFacts& facts, size_t step_number) {
-    // Built once per function and step (the program does not change while planning).
-    auto& producers = producers_[weight.function];
-    if (producers.empty()) {
-      producers = rewrite::ops_by_output(program_.program->functions().at(weight.function));
-    }
-    const auto producer = [&](const std::string& var) -> const spec::Operation* {
-      auto it = producers.find(var);
-      return it == producers.end() ? nullptr : it->second;
-    };
-    const spec::Operation* head = producers.at(weight.name);
+    // Indexed once per function and step (the program does not change while planning).
+    const rewrite::ProducerLookup producer = producers_.lookup(weight.function);
+    const spec::Operation* head = producer(weight.name);  // the chain's final op
     FunctionContext& fn = function(weight.function);
     const rewrite::JointWeightPlan planned =
         rewrite::plan_joint_weight(weight, *head, step.config, step.api, facts.lookup(), producer,
@@ -606,7 +599,7 @@ class ProgramRewriter {
   ProgressTracker& progress_;
   rewrite::PrecomputedResults* precomputed_;
   std::map<std::string, FunctionContext> functions_;
-  std::map<std::string, std::map<std::string, const spec::Operation*>> producers_;
+  rewrite::FunctionProducers producers_{*program_.program};
   const CompressionStep* step_ = nullptr;
 };
 
