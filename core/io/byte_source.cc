@@ -89,11 +89,14 @@ FileSink::~FileSink() {
 
 void FileSink::write_at(uint64_t offset, std::span<const std::byte> src) {
   if (!file_) throw Error(path_ + ": write after close");
-  seek_or_throw(file_, offset, path_);
+  // A seek makes stdio flush its buffer, so appends (almost every write) skip it.
+  if (offset != position_) seek_or_throw(file_, offset, path_);
+  position_ = ~uint64_t{0};  // unknown until the write has succeeded
   if (std::fwrite(src.data(), 1, src.size(), file_) != src.size()) {
     throw Error(path_ + ": cannot write " + std::to_string(src.size()) + " bytes at offset " +
                 std::to_string(offset) + ": " + errno_text());
   }
+  position_ = offset + src.size();
 }
 
 void FileSink::close() {

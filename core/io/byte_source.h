@@ -101,6 +101,7 @@ class FileSink final : public ByteSink {
  private:
   std::string path_;
   std::FILE* file_ = nullptr;
+  uint64_t position_ = 0;  // the stream's offset after the last write
 };
 
 }  // namespace mlpress
