@@ -4,6 +4,7 @@
 #include "core/mil/blob_files.h"
 #include "core/mil/dtype.h"
 #include "core/mil/model_file.h"
+#include "core/mil/op_access.h"
 #include "core/mil/tensor_values.h"
 #include "core/mil/weight_index.h"
 #include "core/package/package_reader.h"
@@ -129,8 +130,8 @@ json compression_json(const std::optional<mil::ExistingCompression>& compression
 }
 
 json weight_json(const mil::WeightInfo& weight, mil::BlobFiles& blobs, const std::string& origin) {
-  const std::string where = origin + " (" + weight.program + "): function \"" + weight.function +
-                            "\", op \"" + weight.op_name + "\" (" + weight.op_type + ")";
+  const std::string where = mil::op_location(origin + " (" + weight.program + ")", weight.function,
+                                             weight.op_name, weight.op_type);
   json consumers = json::array();
   for (const auto& c : weight.consumers) {
     consumers.push_back(

@@ -34,4 +34,9 @@ std::string param_binding_name(const spec::Operation& op, const std::string& par
   return binding.has_name() ? binding.name() : "";
 }
 
+std::string op_location(const std::string& origin, const std::string& function,
+                        const std::string& op, const std::string& type) {
+  return origin + ": function \"" + function + "\", op \"" + op + "\" (" + type + ")";
+}
+
 }  // namespace mlpress::mil

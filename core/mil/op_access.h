@@ -19,6 +19,10 @@ const spec::Value* param_value(const spec::Operation& op, const std::string& par
 // The name a parameter is bound to (inputs[param] bound by name), or "" when it is not.
 std::string param_binding_name(const spec::Operation& op, const std::string& param);
 
+// How error messages name an op: `origin: function "function", op "op" (type)`.
+std::string op_location(const std::string& origin, const std::string& function,
+                        const std::string& op, const std::string& type);
+
 // Rank-0 string tensor value, e.g. an op's "name"; "" when the value is something else.
 std::string string_scalar(const spec::Value& value);
 

@@ -12,6 +12,7 @@
 #include "core/mil/blob_files.h"
 #include "core/mil/dtype.h"
 #include "core/mil/model_file.h"
+#include "core/mil/op_access.h"
 #include "core/mil/opened_model.h"
 #include "core/mil/tensor_values.h"
 #include "core/mil/value_walk.h"
@@ -218,8 +219,7 @@ SensitivityReport analyze_sensitivity(const std::string& package_path,
     for (auto& c : candidates[p]) {
       const mil::WeightInfo& info = *c.info;
       tell(info.name);
-      const std::string at =
-          where + ": function \"" + info.function + "\", op \"" + info.op_name + "\" (const)";
+      const std::string at = mil::op_location(where, info.function, info.op_name, "const");
       WeightSensitivity w;
       w.program = info.program;
       w.function = info.function;

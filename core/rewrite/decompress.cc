@@ -71,7 +71,7 @@ class Decompressor {
 
  private:
   std::string where(const std::string& op, const std::string& type) const {
-    return origin_ + ": function \"" + function_ + "\", op \"" + op + "\" (" + type + ")";
+    return mil::op_location(origin_, function_, op, type);
   }
 
   void walk_block(spec::Block& block) {

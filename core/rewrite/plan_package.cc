@@ -8,6 +8,7 @@
 #include "core/mil/blob_files.h"
 #include "core/mil/dtype.h"
 #include "core/mil/model_file.h"
+#include "core/mil/op_access.h"
 #include "core/mil/opened_model.h"
 #include "core/mil/tensor_values.h"
 #include "core/mil/weight_index.h"
@@ -184,8 +185,7 @@ PackagePlan plan_package(const std::string& in_path, const RewriteOptions& optio
           const spec::Operation& head = *producer(weight.name);  // the chain's final op
           const rewrite::JointWeightPlan joint = rewrite::plan_joint_weight(
               weight, head, step.config, step.api, facts.lookup(), producer,
-              program_origin + ": function \"" + weight.function + "\", op \"" + weight.op_name +
-                  "\" (" + head.type() + ")");
+              mil::op_location(program_origin, weight.function, weight.op_name, head.type()));
           if (!joint.resolved) {
             outcome.reason = joint.reason;
           } else {
@@ -220,8 +220,8 @@ PackagePlan plan_package(const std::string& in_path, const RewriteOptions& optio
         for (const auto& fn : index.functions) {
           if (fn.name == weight.function) opset = std::max(opset_version(fn.opset), 6);
         }
-        const std::string at = program_origin + ": function \"" + weight.function + "\", op \"" +
-                               weight.op_name + "\" (const)";
+        const std::string at =
+            mil::op_location(program_origin, weight.function, weight.op_name, "const");
         const rewrite::StorageReader read = [&] {
           return mil::read_tensor_bytes(*weight.value, weight.shape, blobs, at);
         };

@@ -341,7 +341,7 @@ class ProgramRewriter {
 
   std::string where(const FunctionContext& fn, const std::string& op,
                     const std::string& type) const {
-    return origin_ + ": function \"" + fn.name + "\", op \"" + op + "\" (" + type + ")";
+    return mil::op_location(origin_, fn.name, op, type);
   }
 
   std::string unique_name(FunctionContext& fn, const std::string& base) {
