@@ -25,6 +25,14 @@ WriteForecast refuses(std::string error) {
   return {WriteForecast::Kind::kRefuses, std::move(error)};
 }
 
+// A kernel's skip (palettize, linear quantize or prune): the run throws its hard errors, naming
+// the weight, and leaves the weight dense for the others.
+template <typename KernelSkip>
+WriteForecast from_kernel_skip(const KernelSkip& skip, const std::string& where) {
+  if (compress::is_hard_error(skip.reason)) return refuses(where + ": " + skip.message);
+  return skips(skip.message);
+}
+
 // The weight's values as floats (fp16 or fp32 storage bytes).
 std::vector<float> float_values(const std::vector<std::byte>& bytes, bool fp16) {
   if (!fp16) {
@@ -101,8 +109,7 @@ WriteForecast forecast_palettize(const config::OpPalettizerConfig& config,
   // The kernel's checks before it reads a value (palettize.h): a hard error fails the run, a
   // skip leaves the weight dense; nbits and cluster_dim >= 1 are checked with the config.
   if (const auto skip = compress::palettize_skip_for_shape(shape.dims, s)) {
-    if (compress::is_hard_error(skip->reason)) return refuses(where + ": " + skip->message);
-    return skips(skip->message);
+    return from_kernel_skip(*skip, where);
   }
   // Unique mode's index width (3 bits fail below iOS18) and the integer uniform kernel's range
   // error come out of the palettization itself; both kernels are cheap (no clustering), so the
@@ -135,8 +142,7 @@ WriteForecast forecast_quantize(const config::OpLinearQuantizerConfig& config,
   }
   const auto spec_or_skip = linear_quant_spec(config, axes, shape.dims);
   if (const auto* skip = std::get_if<compress::QuantSkip>(&spec_or_skip)) {
-    if (compress::is_hard_error(skip->reason)) return refuses(where + ": " + skip->message);
-    return skips(skip->message);
+    return from_kernel_skip(*skip, where);
   }
   return writes();
 }
@@ -147,9 +153,7 @@ WriteForecast forecast_magnitude_prune(const config::OpMagnitudePrunerConfig& co
   const bool fp16 = shape.dtype == spec::FLOAT16;
   const auto skip =
       compress::magnitude_prune_skip_for_shape(shape.dims, fp16, magnitude_prune_spec(config));
-  if (!skip) return writes();
-  if (compress::is_hard_error(skip->reason)) return refuses(where + ": " + skip->message);
-  return skips(skip->message);
+  return skip ? from_kernel_skip(*skip, where) : writes();
 }
 
 }  // namespace mlpress::rewrite
