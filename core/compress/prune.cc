@@ -379,14 +379,12 @@ std::optional<PruneSkip> magnitude_prune_skip_for_shape(const std::vector<uint64
               std::to_string(block) + ", channel = " + std::to_string(channels) + ".");
     }
   }
-  // numpy's fp16 index arithmetic depends on the count and q only: ask it with stand-in keys
-  // (larger fp16 weights take the fp32 percentile, see percentile_key).
+  // numpy's fp16 index arithmetic depends on the count and q only (larger fp16 weights take
+  // the fp32 percentile, see percentile_key).
   const double percent = *spec.target_sparsity * 100;
-  if (fp16_percentile && percent != 0 && percent != 100 && count <= kFp16PercentileLimit) {
-    std::vector<uint32_t> stand_in(size_t(count), 0);
-    if (!numpy_percentile_linear(stand_in, percent, PercentileArithmetic::kFloat16)) {
-      return percentile_index_error(size_t(count), percent);
-    }
+  if (fp16_percentile && percent != 0 && percent != 100 && count <= kFp16PercentileLimit &&
+      numpy_percentile_raises_index_error(size_t(count), percent, PercentileArithmetic::kFloat16)) {
+    return percentile_index_error(size_t(count), percent);
   }
   return std::nullopt;
 }

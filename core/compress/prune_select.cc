@@ -25,10 +25,17 @@ struct Fp32Ops {
   static bool is_nan_key(uint32_t key) { return key > 0x7F800000u; }
 };
 
-// numpy.lib._function_base_impl: percentile -> _quantile (method "linear") -> _lerp.
+// The sorted positions numpy's linear percentile of n > 0 values interpolates between, and the
+// weight of the upper one; nullopt where numpy raises IndexError. Depends on n and q only.
+struct Positions {
+  size_t lo;
+  size_t hi;
+  float gamma;
+};
+
+// numpy.lib._function_base_impl: percentile -> _quantile (method "linear"), its index arithmetic.
 template <typename Ops>
-std::optional<float> percentile(std::span<uint32_t> keys, double percent) {
-  const size_t n = keys.size();
+std::optional<Positions> positions(size_t n, double percent) {
   const float quantile = Ops::round(Ops::from_double(percent) / Ops::from_double(100.0));
   const float last = Ops::from_double(double(n - 1));
   const float virtual_index = Ops::round(last * quantile);
@@ -45,9 +52,17 @@ std::optional<float> percentile(std::span<uint32_t> keys, double percent) {
 
   // Python indexing: -1 is the last element; past the end raises IndexError.
   if (prev >= int64_t(n) || next >= int64_t(n)) return std::nullopt;
-  const size_t lo = prev < 0 ? n - 1 : size_t(prev);
-  const size_t hi = next < 0 ? n - 1 : size_t(next);
-  const SelectedPair picked = select_sorted_pair(keys, lo, hi);
+  return Positions{prev < 0 ? n - 1 : size_t(prev), next < 0 ? n - 1 : size_t(next), gamma};
+}
+
+// numpy's percentile -> _quantile (method "linear") -> _lerp, on the keys.
+template <typename Ops>
+std::optional<float> percentile(std::span<uint32_t> keys, double percent) {
+  const auto at = positions<Ops>(keys.size(), percent);
+  if (!at) return std::nullopt;
+  const size_t hi = at->hi;
+  const float gamma = at->gamma;
+  const SelectedPair picked = select_sorted_pair(keys, at->lo, hi);
   // A NaN sorts last; numpy then returns it as the percentile.
   if (Ops::is_nan_key(*std::max_element(keys.begin() + ptrdiff_t(hi), keys.end()))) {
     return std::numeric_limits<float>::quiet_NaN();
@@ -88,6 +103,13 @@ std::optional<float> numpy_percentile_linear(std::span<uint32_t> keys, double pe
   if (keys.empty()) return std::nullopt;
   return arithmetic == PercentileArithmetic::kFloat16 ? percentile<Fp16Ops>(keys, percent)
                                                       : percentile<Fp32Ops>(keys, percent);
+}
+
+bool numpy_percentile_raises_index_error(size_t count, double percent,
+                                         PercentileArithmetic arithmetic) {
+  if (count == 0) return true;
+  return arithmetic == PercentileArithmetic::kFloat16 ? !positions<Fp16Ops>(count, percent)
+                                                      : !positions<Fp32Ops>(count, percent);
 }
 
 }  // namespace mlpress::compress

@@ -29,6 +29,11 @@ enum class PercentileArithmetic : uint8_t { kFloat16, kFloat32 };
 std::optional<float> numpy_percentile_linear(std::span<uint32_t> keys, double percent,
                                              PercentileArithmetic arithmetic);
 
+// Whether numpy_percentile_linear returns nullopt for `count` keys at `percent`: its IndexError
+// depends on the count and q only, so no keys are needed to tell.
+bool numpy_percentile_raises_index_error(size_t count, double percent,
+                                         PercentileArithmetic arithmetic);
+
 // Sorted-order values at positions `lo` <= `hi` of `keys` (reordered), by two partial selections.
 struct SelectedPair {
   uint32_t lo;
