@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 
 #include "core/mil/tensor_values.h"
 
@@ -23,30 +24,29 @@ ConstTensor read_const_tensor(const spec::Operation& const_op, mil::BlobFiles& b
   const size_t count = size_t(t.shape.element_count());
   const size_t element_size = half ? 2 : 4;
   const size_t size = count * element_size;
-  const std::byte* storage = nullptr;
+  std::optional<mil::LocatedBlob> located;
   if (val.has_blobfilevalue()) {
-    const mil::LocatedBlob located = blobs.locate(val.blobfilevalue(), t.shape, where);
+    located = blobs.locate(val.blobfilevalue(), t.shape, where);
     // A blob's data starts on a 64-byte boundary of weight.bin, but a zip entry may start at any
     // byte of the archive: the kernels take the bytes in place only where they are aligned for
     // the element type (a misaligned uint16_t or float pointer is not valid C++).
-    t.mapped = located.reader->map_data(located.record, 0, size);
+    t.mapped = located->reader->map_data(located->record, 0, size);
     if (t.mapped && reinterpret_cast<uintptr_t>(t.mapped->bytes().data()) % element_size != 0) {
       t.mapped.reset();
     }
-    if (t.mapped) {
-      storage = t.mapped->bytes().data();
-    } else {
-      // new std::byte[] leaves the bytes uninitialised (the read fills them all) and is aligned
-      // for any element type.
-      t.float_storage.reset(new std::byte[size]);
-      located.reader->read_data(located.record, 0, std::span(t.float_storage.get(), size));
-      storage = t.float_storage.get();
-    }
-  } else {
-    t.float_storage.reset(new std::byte[size]);
-    mil::read_tensor_bytes(val, t.shape, blobs, where, std::span(t.float_storage.get(), size));
-    storage = t.float_storage.get();
   }
+  if (!t.mapped) {
+    // new std::byte[] leaves the bytes uninitialised (the read fills them all) and is aligned for
+    // any element type.
+    t.float_storage.reset(new std::byte[size]);
+    const std::span<std::byte> out(t.float_storage.get(), size);
+    if (located) {
+      located->reader->read_data(located->record, 0, out);
+    } else {
+      mil::read_tensor_bytes(val, t.shape, blobs, where, out);
+    }
+  }
+  const std::byte* storage = t.mapped ? t.mapped->bytes().data() : t.float_storage.get();
   if (half) {
     const auto* bits = reinterpret_cast<const uint16_t*>(storage);
     t.view = compress::TensorView::fp16(std::span(bits, count), t.shape.dims);
