@@ -12,9 +12,12 @@
 
 #include "core/io/byte_source.h"
 #include "core/io/error.h"
+#include "tests/core/error_of.h"
 
 namespace mlpress::blob {
 namespace {
+
+using testing_support::error_of;
 
 // Builds weight.bin bytes field by field from the spec tables, independently of the library.
 class FileBytes {
@@ -68,15 +71,6 @@ class FileBytes {
   }
   std::vector<std::byte> bytes_;
 };
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // One fp16 blob of 3 values at 64, then a uint3 blob of 5 values at 192; reserved bytes and the
 // fp16 padding field hold junk, as in real files.

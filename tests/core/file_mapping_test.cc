@@ -25,10 +25,14 @@
 #include "core/package/zip_reader.h"
 #include "core/package/zip_writer.h"
 #include "core/rewrite/const_tensor.h"
+#include "tests/core/error_of.h"
 #include "tests/core/package_builder.h"
 
 namespace mlpress {
 namespace {
+
+using testing_support::error_of;
+using testing_support::kNoError;
 
 namespace fs = std::filesystem;
 namespace M = CoreML::Specification::MILSpec;
@@ -64,17 +68,6 @@ std::vector<std::byte> slice(const std::vector<std::byte>& bytes, uint64_t offse
 
 std::vector<std::byte> copy_of(std::span<const std::byte> bytes) {
   return {bytes.begin(), bytes.end()};
-}
-
-// The message `f` throws as an mlpress::Error, or "" when it throws nothing.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // Ranges of kMinMappedBytes and up at page-aligned and odd offsets, up to the last byte.
@@ -126,7 +119,7 @@ TEST_F(FileMappingTest, RangesOutsideTheFileFailAsReadsDo) {
        std::vector<std::pair<uint64_t, uint64_t>>{{150000, 50001}, {200001, 0}, {0, 200001}}) {
     std::vector<std::byte> buffer(length);
     const std::string read_error = error_of([&] { source.read_at(offset, buffer); });
-    ASSERT_NE(read_error, "");
+    ASSERT_NE(read_error, kNoError);
     EXPECT_NE(read_error.find(file), std::string::npos) << read_error;
     EXPECT_EQ(error_of([&] { source.map_range(offset, length); }), read_error);
   }
