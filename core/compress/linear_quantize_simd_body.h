@@ -41,6 +41,7 @@ struct Vec {
   typedef int32_t i32 __attribute__((vector_size(4 * L)));
   typedef uint32_t u32 __attribute__((vector_size(4 * L)));
   typedef uint16_t u16 __attribute__((vector_size(2 * L)));
+  typedef int16_t halves __attribute__((vector_size(4 * L)));  // 2L lanes of binary16 bits
   typedef uint8_t u8 __attribute__((vector_size(L)));
   typedef double f64 __attribute__((vector_size(4 * L)));  // L / 2 doubles
   typedef int64_t i64 __attribute__((vector_size(4 * L)));
@@ -709,9 +710,66 @@ struct SimdBody {
     }
   }
 
+  // The range of `count` halves (a multiple of 2L) on their bits, without converting them:
+  // key(h) = h ^ ((h >> 15) & 0x7FFF), as int16, orders halves as their values (-0 just below
+  // +0, NaNs beyond the infinities), and 2L keys fit one vector. Folds the block's lowest and
+  // highest value into lo / hi and returns true, or returns false, folding nothing, when the
+  // halves hold a NaN (a magnitude above 0x7C00), whose key would have taken a side.
+  static bool minmax_fp16_keys(const uint16_t* p, size_t count, float& lo, float& hi) {
+    using H = typename Vec<L>::halves;
+    constexpr size_t kHalves = 2 * L;
+    H kmin = H{} + int16_t(0x7FFF);
+    H kmax = H{} + int16_t(-0x8000);
+    H magnitude = H{};
+    for (size_t i = 0; i < count; i += kHalves) {
+      H h;
+      std::memcpy(&h, p + i, sizeof h);
+      const H key = h ^ ((h >> 15) & int16_t(0x7FFF));
+#if defined(__wasm_simd128__)
+      if constexpr (L == 4) {
+        kmin = H(wasm_i16x8_min(v128_t(kmin), v128_t(key)));
+        kmax = H(wasm_i16x8_max(v128_t(kmax), v128_t(key)));
+        magnitude = H(wasm_i16x8_max(v128_t(magnitude), v128_t(h & int16_t(0x7FFF))));
+        continue;
+      }
+#endif
+      kmin = select(key < kmin, key, kmin);
+      kmax = select(key > kmax, key, kmax);
+      const H m = h & int16_t(0x7FFF);
+      magnitude = select(m > magnitude, m, magnitude);
+    }
+    int16_t low = kmin[0], high = kmax[0], top = magnitude[0];
+    for (size_t lane = 1; lane < kHalves; ++lane) {
+      low = std::min<int16_t>(low, kmin[lane]);
+      high = std::max<int16_t>(high, kmax[lane]);
+      top = std::max<int16_t>(top, magnitude[lane]);
+    }
+    if (top > 0x7C00) return false;
+    // The key map is its own inverse.
+    const auto value = [](int16_t key) {
+      return fp16_to_float(uint16_t(key ^ ((key >> 15) & 0x7FFF)));
+    };
+    const float block_lo = value(low), block_hi = value(high);
+    lo = block_lo < lo ? block_lo : lo;
+    hi = block_hi > hi ? block_hi : hi;
+    return true;
+  }
+
   static void minmax_fp16(const uint16_t* row, size_t n, size_t segment, float* lo, float* hi,
                           uint8_t* any_nan) {
-    minmax_row<Fp16>(row, n, segment, lo, hi, any_nan);
+    // Blocks of at least 8L halves take the integer path (shorter ones spend more on its lane
+    // reduction than they save); a block with a NaN, and short blocks, take the float path.
+    if (segment < 8 * L) return minmax_row<Fp16>(row, n, segment, lo, hi, any_nan);
+    const size_t whole = segment - segment % (2 * L);
+    for (size_t start = 0, k = 0; start < n; start += segment, ++k) {
+      const uint16_t* block = row + start;
+      if (!minmax_fp16_keys(block, whole, lo[k], hi[k])) {
+        minmax_row<Fp16>(block, segment, segment, lo + k, hi + k, any_nan + k);
+        continue;
+      }
+      for (size_t i = whole; i < segment; ++i)
+        fold(fp16_to_float(block[i]), lo[k], hi[k], any_nan[k]);
+    }
   }
   static void minmax_fp32(const float* row, size_t n, size_t segment, float* lo, float* hi,
                           uint8_t* any_nan) {

@@ -511,6 +511,58 @@ TEST(LinearQuantKernels, SimdRowKernelsMatchScalarOnAllTails) {
 // uniform segments, even and odd zero points, scales at the edges of the path's conditions and
 // beyond them, and the same rows with infinity and NaN halves (the path must give them back to
 // the general one), against the scalar reference, bit for bit.
+// The fp16 ranges of long blocks come from the halves' bits (SimdBody::minmax_fp16_keys): every
+// kind of half in every position, including the NaN rows that fall back to the float path and
+// the tails past the last whole vector, gives the scalar reference's range.
+TEST(LinearQuantKernels, Fp16RangesOfLongBlocksMatchScalar) {
+  const kernels::RowKernels& scalar = kernels::scalar_kernels();
+  // -0, +0, subnormals, the extremes, infinities, and ordinary values of both signs.
+  const std::vector<uint16_t> specials = {0x0000, 0x8000, 0x0001, 0x8001, 0x03FF, 0x83FF, 0x0400,
+                                          0x7BFF, 0xFBFF, 0x7C00, 0xFC00, 0x3C00, 0xBC00};
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> ordinary(0, 0x7BFF);
+  std::uniform_int_distribution<int> coin(0, 1);
+  for (const kernels::RowKernels* simd : simd_kernel_sets()) {
+    SCOPED_TRACE(simd->name);
+    for (size_t segment : {32, 64, 67, 100, 128, 1024}) {
+      const size_t blocks = 3;
+      const size_t n = segment * blocks;
+      for (int trial = 0; trial < 60; ++trial) {
+        std::vector<uint16_t> h(n);
+        for (uint16_t& x : h) x = uint16_t(ordinary(rng) | (coin(rng) ? 0x8000 : 0));
+        // One block all of one sign, another with specials scattered, the third maybe with a NaN.
+        if (trial % 2) {
+          for (size_t i = 0; i < segment; ++i) h[i] |= 0x8000;
+        } else {
+          for (size_t i = 0; i < segment; ++i) h[i] &= 0x7FFF;
+        }
+        for (size_t j = 0; j < 4; ++j) {
+          h[segment + size_t(rng()) % segment] = specials[size_t(rng()) % specials.size()];
+        }
+        if (trial % 5 == 0) h[n - 1] = 0xFC00;  // -inf in a tail
+        // (not over that -inf)
+        if (trial % 3 == 0)
+          h[2 * segment + size_t(rng()) % (segment - 1)] = trial % 2 ? 0x7E00 : 0xFC01;
+        if (trial % 7 == 0) std::fill(h.begin(), h.begin() + segment, uint16_t(0x8000));
+        const float inf = std::numeric_limits<float>::infinity();
+        std::vector<float> lo_s(blocks, inf), hi_s(blocks, -inf), lo_v(blocks, inf),
+            hi_v(blocks, -inf);
+        std::vector<uint8_t> nan_s(blocks, 0), nan_v(blocks, 0);
+        scalar.minmax_fp16(h.data(), n, segment, lo_s.data(), hi_s.data(), nan_s.data());
+        simd->minmax_fp16(h.data(), n, segment, lo_v.data(), hi_v.data(), nan_v.data());
+        for (size_t k = 0; k < blocks; ++k) {
+          ASSERT_EQ(nan_s[k], nan_v[k]) << segment << "/" << trial << "/" << k;
+          ASSERT_EQ(lo_s[k], lo_v[k]) << segment << "/" << trial << "/" << k;
+          ASSERT_EQ(hi_s[k], hi_v[k]) << segment << "/" << trial << "/" << k;
+        }
+        if (trial % 3 == 0) {
+          ASSERT_EQ(nan_v[2], 1) << segment << "/" << trial;
+        }
+      }
+    }
+  }
+}
+
 TEST(LinearQuantKernels, OrdinaryRowsMatchScalarOnEveryHalf) {
   std::vector<uint16_t> finite;
   for (uint32_t bits = 0; bits < 0x10000; ++bits) {
