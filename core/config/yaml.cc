@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
-#include <regex>
 #include <string>
 
+#include "core/config/yaml_scalar.h"
 #include "core/io/error.h"
 
 namespace mlpress::config {
@@ -56,10 +56,7 @@ int digit_value(char c) {
 }
 
 std::optional<json> int_text(const std::string& s, const std::string& where) {
-  static const std::regex pattern(
-      "[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|"
-      "[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+");
-  if (!std::regex_match(s, pattern)) return std::nullopt;
+  if (!is_yaml_int_text(s)) return std::nullopt;
   std::string t = strip_underscores(s);
   bool negative = false;
   if (t[0] == '-' || t[0] == '+') {
@@ -96,16 +93,12 @@ std::optional<json> int_text(const std::string& s, const std::string& where) {
 }
 
 std::optional<json> float_text(const std::string& s) {
-  static const std::regex pattern(
-      "[-+]?([0-9][0-9_]*)\\.[0-9_]*([eE][-+][0-9]+)?|\\.[0-9][0-9_]*([eE][-+][0-9]+)?");
-  static const std::regex inf("[-+]?\\.(inf|Inf|INF)");
-  static const std::regex nan("\\.(nan|NaN|NAN)");
-  if (std::regex_match(s, inf)) {
+  if (is_yaml_inf_text(s)) {
     return json(s[0] == '-' ? -std::numeric_limits<double>::infinity()
                             : std::numeric_limits<double>::infinity());
   }
-  if (std::regex_match(s, nan)) return json(std::numeric_limits<double>::quiet_NaN());
-  if (!std::regex_match(s, pattern)) return std::nullopt;
+  if (is_yaml_nan_text(s)) return json(std::numeric_limits<double>::quiet_NaN());
+  if (!is_yaml_float_text(s)) return std::nullopt;
   const std::string t = strip_underscores(s);
   return json(std::strtod(t.c_str(), nullptr));
 }
