@@ -1,13 +1,14 @@
 #include "core/compress/fp16_patterns.h"
 
 #include <array>
+#include <bit>
 
 namespace mlpress::compress {
 namespace {
 
-// From this many elements on the histogram (its empty blocks skipped, the rest listed without
-// branches) costs less than sorting: measured 43 against 58 us at 4,096 normal fp16 weights,
-// 36 against 28 us at 2,048.
+// From this many elements on the histogram (only the patterns met are listed, found by a bit
+// per pattern) costs less than sorting: measured 18 against 58 us at 4,096 normal fp16 weights
+// (the sort: 28 us at 2,048).
 constexpr size_t kDenseFrom = 3072;
 
 constexpr uint16_t kMinusZeroKey = 0x7FFFu;
@@ -44,44 +45,25 @@ void set_non_finite(Fp16Patterns& out) {
                        (non_finite(out.patterns.front()) || non_finite(out.patterns.back()));
 }
 
-// Blocks of the histogram tested for all-zero at once.
-constexpr uint32_t kBlock = 8;
-
-bool block_empty(const uint32_t* h) {
-  uint32_t any = 0;
-  for (uint32_t i = 0; i < kBlock; ++i) any |= h[i];
-  return any == 0;
-}
-
-// Lists the counted patterns of the block at h[first] (ascending or descending) at
-// patterns[m], counts[m] onwards, zeroes their counts for the next set and returns the new m.
-// Without a branch per pattern: in the weights' busy exponents about half the patterns occur,
-// unpredictably. Each pattern is written at m, which moves on only past a counted one.
-size_t take_block(uint32_t* h, uint32_t first, bool descending, uint16_t* patterns,
-                  uint32_t* counts, size_t m) {
-  for (uint32_t i = 0; i < kBlock; ++i) {
-    const uint32_t p = descending ? first + kBlock - 1 - i : first + i;
-    const uint32_t c = h[p];
-    patterns[m] = uint16_t(p);
-    counts[m] = c;
-    m += c != 0 ? 1 : 0;
-    h[p] = 0;
-  }
-  return m;
-}
-
 }  // namespace
 
 void Fp16PatternCounter::begin(size_t expected) {
   dense_ = expected >= kDenseFrom;
-  if (dense_ && histogram_.empty()) histogram_.assign(65536, 0);
+  if (dense_ && histogram_.empty()) {
+    histogram_.assign(65536, 0);
+    present_.assign(65536 / 64, 0);
+  }
   keys_.clear();
 }
 
 void Fp16PatternCounter::add(const uint16_t* bits, size_t n) {
   if (dense_) {
     uint32_t* h = histogram_.data();
-    for (size_t i = 0; i < n; ++i) ++h[bits[i]];
+    uint64_t* present = present_.data();
+    for (size_t i = 0; i < n; ++i) {
+      ++h[bits[i]];
+      present[bits[i] / 64] |= uint64_t(1) << (bits[i] % 64);
+    }
   } else {
     const size_t at = keys_.size();
     keys_.resize(at + n);
@@ -93,7 +75,11 @@ void Fp16PatternCounter::add(const uint16_t* bits, size_t n) {
 void Fp16PatternCounter::add_masked(const uint16_t* bits, const uint8_t* mask, size_t n) {
   if (dense_) {
     uint32_t* h = histogram_.data();
-    for (size_t i = 0; i < n; ++i) h[bits[i]] += mask[i] ? 1 : 0;
+    uint64_t* present = present_.data();
+    for (size_t i = 0; i < n; ++i) {
+      h[bits[i]] += mask[i] ? 1 : 0;
+      present[bits[i] / 64] |= uint64_t(mask[i] ? 1 : 0) << (bits[i] % 64);
+    }
   } else {
     for (size_t i = 0; i < n; ++i) {
       if (mask[i]) keys_.push_back(fp16_order_key(bits[i]));
@@ -107,24 +93,40 @@ void Fp16PatternCounter::finish(Fp16Patterns& out) {
   out.any_non_finite = false;
   out.total = 0;
   if (dense_) {
-    // By pattern: negatives from the largest magnitude down, then +0 (with -0) and up. Most of
-    // the 65,536 counts are zero (whole exponents unused), so blocks of 8 empty ones are skipped
-    // with one test.
+    // By pattern: negatives from the largest magnitude down, then +0 (with -0) and up. Only
+    // the patterns add() met are visited, by the set bits of `present` (most of the 65,536 are
+    // absent: whole exponents unused, and about two in three even in the busy ones).
     uint32_t* h = histogram_.data();
+    uint64_t* present = present_.data();
     h[0] += h[0x8000u];
-    h[0x8000u] = 0;  // -0 counted as +0; its block below then skips it
-    // At most 65,535 patterns (the two zeros are one) plus the slot written past the last.
+    h[0x8000u] = 0;  // -0 counted as +0
+    present[0x8000u / 64] &= ~uint64_t(1);
+    present[0] |= h[0] != 0 ? 1 : 0;
+    // At most 65,535 patterns (the two zeros are one).
     listed_patterns_.resize(65536);
     listed_counts_.resize(65536);
     uint16_t* patterns = listed_patterns_.data();
     uint32_t* counts = listed_counts_.data();
     size_t m = 0;
-    for (uint32_t block = 0xFFF8u;; block -= kBlock) {
-      if (!block_empty(h + block)) m = take_block(h, block, true, patterns, counts, m);
-      if (block == 0x8000u) break;
+    const auto take = [&](uint32_t pattern) {
+      patterns[m] = uint16_t(pattern);
+      counts[m] = h[pattern];
+      h[pattern] = 0;
+      ++m;
+    };
+    for (uint32_t word = 1024; word-- > 512;) {
+      for (uint64_t bits = present[word]; bits != 0;) {
+        const int bit = 63 - std::countl_zero(bits);
+        bits &= ~(uint64_t(1) << bit);
+        take(word * 64 + uint32_t(bit));
+      }
+      present[word] = 0;
     }
-    for (uint32_t block = 0; block < 0x8000u; block += kBlock) {
-      if (!block_empty(h + block)) m = take_block(h, block, false, patterns, counts, m);
+    for (uint32_t word = 0; word < 512; ++word) {
+      for (uint64_t bits = present[word]; bits != 0; bits &= bits - 1) {
+        take(word * 64 + uint32_t(std::countr_zero(bits)));
+      }
+      present[word] = 0;
     }
     out.patterns.assign(patterns, patterns + m);
     out.counts.assign(counts, counts + m);

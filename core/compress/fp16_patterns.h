@@ -42,6 +42,7 @@ class Fp16PatternCounter {
  private:
   bool dense_ = false;
   std::vector<uint32_t> histogram_;  // by pattern; all zero outside begin() .. finish()
+  std::vector<uint64_t> present_;    // a bit per pattern: add() met it (same)
   std::vector<uint16_t> keys_, scratch_;
   std::vector<uint16_t> listed_patterns_;  // the histogram's patterns, gathered before copying out
   std::vector<uint32_t> listed_counts_;

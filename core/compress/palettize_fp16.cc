@@ -52,11 +52,13 @@ bool palettize_fp16_kmeans(std::span<const uint16_t> bits, const PaletteLayout& 
                            size_t entries, const std::vector<uint8_t>* fit_mask,
                            std::vector<double>& lut, std::vector<uint8_t>& indices,
                            ErrorSums& sums) {
-  // One counter per thread for every weight: its 256 KiB histogram (kept zeroed between uses)
-  // would otherwise be mapped, zeroed and unmapped again for each small weight.
+  // One counter and one pattern -> index table per thread for every weight: its 256 KiB
+  // histogram (kept zeroed between uses) and the 64 KiB table would otherwise be allocated and
+  // zeroed again for each small weight. The table's old entries are never read: every pattern
+  // looked up is one of the group's, whose entries fp16_index_table writes first.
   thread_local Fp16PatternCounter counter;
+  thread_local std::vector<uint8_t> table(65536, 0);
   Fp16Patterns all, fitted;
-  std::vector<uint8_t> table(65536, 0);
   DistinctValues distinct;
   // The groups of one weight share its distribution: each search starts from the last one's
   // price (kmeans1d.h), which skips the coarse pricing once it lands k.
