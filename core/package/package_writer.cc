@@ -28,6 +28,17 @@ std::string strip(std::string s, const std::string& suffix) {
   return s;
 }
 
+// Files are copied in pieces of this size, so a large file never sits in memory whole.
+constexpr uint64_t kCopyChunk = uint64_t(1) << 20;
+
+// Adds every folder above `relative` ("a/b/c" -> "a", "a/b"; "a/b/" -> "a", "a/b") to `dirs`.
+void add_parent_folders(const std::string& relative, std::set<std::string>& dirs) {
+  for (size_t slash = relative.find('/'); slash != std::string::npos;
+       slash = relative.find('/', slash + 1)) {
+    if (slash > 0 && relative[slash - 1] != '/') dirs.insert(relative.substr(0, slash));
+  }
+}
+
 // A staged file.
 class StagedFile final : public PackageFileSink {
  public:
@@ -82,19 +93,26 @@ PackageWriter::PackageWriter(const std::string& out_path)
   if (!fs::is_directory(parent))
     throw Error(out_.string() + ": folder " + parent.string() + " does not exist");
   staging_ = parent / ("." + out_.filename().string() + ".mlpress-" + random_file_suffix());
-  std::error_code ec;
-  fs::create_directory(staging_, ec);
-  if (ec) throw Error(staging_.string() + ": cannot create a temporary folder: " + ec.message());
+  if (kind_ == OutputKind::Directory) make_staging();
 }
 
 PackageWriter::~PackageWriter() {
   if (committed_) return;
   std::error_code ec;
-  fs::remove_all(staging_, ec);
+  if (staging_made_) fs::remove_all(staging_, ec);
   fs::remove(staging_.string() + ".zip", ec);
 }
 
+void PackageWriter::make_staging() {
+  if (staging_made_) return;
+  std::error_code ec;
+  fs::create_directory(staging_, ec);
+  if (ec) throw Error(staging_.string() + ": cannot create a temporary folder: " + ec.message());
+  staging_made_ = true;
+}
+
 std::string PackageWriter::staged_path(const std::string& relative) {
+  make_staging();
   const fs::path path = staging_ / relative;
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
@@ -104,10 +122,10 @@ std::string PackageWriter::staged_path(const std::string& relative) {
 
 std::unique_ptr<PackageFileSink> PackageWriter::open_file(const std::string& relative,
                                                           uint64_t rewritable_head) {
-  // The parent folders are made in the staging folder either way: they are the archive's
-  // folder entries too.
-  const std::string staged = staged_path(relative);
-  if (kind_ == OutputKind::Directory || streamed_) return std::make_unique<StagedFile>(staged);
+  if (kind_ == OutputKind::Directory || streamed_) {
+    return std::make_unique<StagedFile>(staged_path(relative));
+  }
+  add_parent_folders(relative, zip_dirs_);  // the archive's folder entries
   if (!zip_) zip_ = std::make_unique<ZipWriter>(staging_.string() + ".zip");
   const std::string entry = name_ + ".mlpackage/" + relative;
   ByteSink& sink = zip_->begin_stored(entry, rewritable_head);
@@ -115,57 +133,99 @@ std::unique_ptr<PackageFileSink> PackageWriter::open_file(const std::string& rel
   return std::make_unique<ZipEntryFile>(*zip_, sink, out_.string() + ":" + entry);
 }
 
+void PackageWriter::put_file(const std::string& relative, std::string bytes) {
+  if (kind_ == OutputKind::Zip) {
+    add_parent_folders(relative, zip_dirs_);
+    unstaged_[relative] = Unstaged{std::move(bytes), nullptr};
+    return;
+  }
+  FileSink sink(staged_path(relative));
+  sink.write_at(0, std::as_bytes(std::span(bytes)));
+  sink.close();
+}
+
+void PackageWriter::copy_file(const std::string& relative,
+                              std::function<std::unique_ptr<ByteSource>()> open) {
+  if (kind_ == OutputKind::Zip) {
+    add_parent_folders(relative, zip_dirs_);
+    unstaged_[relative] = Unstaged{{}, std::move(open)};
+    return;
+  }
+  const std::unique_ptr<ByteSource> source = open();
+  FileSink sink(staged_path(relative));
+  std::vector<std::byte> chunk;
+  for (uint64_t offset = 0; offset < source->size(); offset += kCopyChunk) {
+    chunk.resize(size_t(std::min<uint64_t>(kCopyChunk, source->size() - offset)));
+    source->read_at(offset, chunk);
+    sink.write_at(offset, chunk);
+  }
+  sink.close();
+}
+
 void PackageWriter::add_directory(const std::string& relative) {
+  if (kind_ == OutputKind::Zip) {
+    add_parent_folders(relative + "/", zip_dirs_);
+    return;
+  }
   std::error_code ec;
   fs::create_directories(staging_ / relative, ec);
   if (ec) throw Error((staging_ / relative).string() + ": cannot create folder: " + ec.message());
 }
 
 uint64_t PackageWriter::commit() {
-  std::vector<std::string> files, dirs;
+  std::vector<std::string> files;
+  std::set<std::string> dirs = zip_dirs_;
   uint64_t total = 0;
-  for (const auto& entry : fs::recursive_directory_iterator(staging_)) {
-    const std::string rel = fs::relative(entry.path(), staging_).generic_string();
-    if (entry.is_directory()) {
-      dirs.push_back(rel);
-    } else {
-      files.push_back(rel);
-      total += entry.file_size();
-    }
-  }
-  std::error_code ec;
-  if (kind_ == OutputKind::Directory) {
-    if (fs::exists(out_)) {
-      // Replace an old output only once the new one is complete.
-      const fs::path old = staging_.string() + ".old";
-      fs::rename(out_, old, ec);
-      if (ec) throw Error(out_.string() + ": cannot replace the existing output: " + ec.message());
-      fs::rename(staging_, out_, ec);
-      if (ec) {
-        fs::rename(old, out_);
-        throw Error(out_.string() +
-                    ": cannot move the finished package into place: " + ec.message());
+  if (staging_made_) {
+    for (const auto& entry : fs::recursive_directory_iterator(staging_)) {
+      const std::string rel = fs::relative(entry.path(), staging_).generic_string();
+      if (entry.is_directory()) {
+        dirs.insert(rel);
+      } else {
+        files.push_back(rel);
+        total += entry.file_size();
       }
-      fs::remove_all(old, ec);
-    } else {
-      fs::rename(staging_, out_, ec);
-      if (ec)
-        throw Error(out_.string() +
-                    ": cannot move the finished package into place: " + ec.message());
     }
-    committed_ = true;
-    return total;
   }
+  if (kind_ == OutputKind::Zip) return commit_zip(std::move(files), dirs);
+  std::error_code ec;
+  if (fs::exists(out_)) {
+    // Replace an old output only once the new one is complete.
+    const fs::path old = staging_.string() + ".old";
+    fs::rename(out_, old, ec);
+    if (ec) throw Error(out_.string() + ": cannot replace the existing output: " + ec.message());
+    fs::rename(staging_, out_, ec);
+    if (ec) {
+      fs::rename(old, out_);
+      throw Error(out_.string() + ": cannot move the finished package into place: " + ec.message());
+    }
+    fs::remove_all(old, ec);
+  } else {
+    fs::rename(staging_, out_, ec);
+    if (ec)
+      throw Error(out_.string() + ": cannot move the finished package into place: " + ec.message());
+  }
+  committed_ = true;
+  return total;
+}
 
-  // Zip: after the streamed entry (if any), the folders, then Manifest.json, then the rest in
+uint64_t PackageWriter::commit_zip(std::vector<std::string> files,
+                                   const std::set<std::string>& dirs) {
+  for (const auto& [relative, content] : unstaged_) {
+    if (std::find(files.begin(), files.end(), relative) != files.end()) {
+      throw Error(out_.string() + ": package file '" + relative + "' was written twice");
+    }
+    files.push_back(relative);
+  }
+  // After the streamed entry (if any), the folders (sorted), then Manifest.json, then the rest in
   // sorted order; weight files stored, not deflated, so that readers can seek in them.
-  std::sort(dirs.begin(), dirs.end());
   std::sort(files.begin(), files.end(), [](const std::string& a, const std::string& b) {
     if ((a == "Manifest.json") != (b == "Manifest.json")) return a == "Manifest.json";
     return a < b;
   });
   const std::string top = name_ + ".mlpackage/";
   const fs::path zip_tmp = staging_.string() + ".zip";
+  std::error_code ec;
   {
     if (!zip_) zip_ = std::make_unique<ZipWriter>(zip_tmp.string());
     ZipWriter& zip = *zip_;
@@ -173,7 +233,14 @@ uint64_t PackageWriter::commit() {
     for (const auto& dir : dirs) zip.add_directory(top + dir + "/");
     for (const auto& file : files) {
       const bool store = ends_with(file, ".bin");
-      zip.add_file(top + file, (staging_ / file).string(), store);
+      const auto unstaged = unstaged_.find(file);
+      if (unstaged == unstaged_.end()) {
+        zip.add_file(top + file, (staging_ / file).string(), store);
+      } else if (unstaged->second.open) {
+        zip.add_source(top + file, *unstaged->second.open(), store);
+      } else {
+        zip.add_bytes(top + file, std::as_bytes(std::span(unstaged->second.bytes)), store);
+      }
     }
     zip.close();
     zip_.reset();
@@ -184,7 +251,7 @@ uint64_t PackageWriter::commit() {
     throw Error(out_.string() + ": cannot move the finished archive into place: " + ec.message());
   }
   const uint64_t size = fs::file_size(out_);
-  fs::remove_all(staging_, ec);
+  if (staging_made_) fs::remove_all(staging_, ec);
   committed_ = true;
   return size;
 }

@@ -3,10 +3,16 @@
 // beside the output, then either renamed into place (OUT.mlpackage) or zipped into a
 // temporary archive that is renamed into place (OUT.zip, one NAME.mlpackage/ top folder).
 // For a zip, the first file opened with open_file (the weight.bin) is not staged: it is
-// written straight into the archive as its first entry, and the staged files follow it.
+// written straight into the archive as its first entry, and the other files follow it; files
+// given whole (put_file) or as a source to copy (copy_file) go into the archive at commit
+// without being staged, so a zip made of those alone needs no temporary folder (each staged
+// file costs file-system calls, which are slow through the wasm module's file systems).
 // Destroying an uncommitted writer removes everything it staged or wrote.
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "core/io/byte_source.h"
@@ -43,6 +49,11 @@ class PackageWriter {
   // (ZipWriter::begin_stored), and closed before commit(). Files opened after it are staged
   // (and may be written in any order) while it is still open.
   std::unique_ptr<PackageFileSink> open_file(const std::string& relative, uint64_t rewritable_head);
+  // The package-relative file `relative` with the content `bytes` (a small file: the model).
+  void put_file(const std::string& relative, std::string bytes);
+  // The package-relative file `relative` as a copy of what `open` returns; for a zip, opened and
+  // read (in pieces) only at commit.
+  void copy_file(const std::string& relative, std::function<std::unique_ptr<ByteSource>()> open);
   // Makes sure the folder `relative` exists in the output, even if it stays empty (a manifest
   // item may name an empty weights folder, and every item path must exist).
   void add_directory(const std::string& relative);
@@ -50,8 +61,21 @@ class PackageWriter {
   uint64_t commit();
 
  private:
+  // A zip entry written at commit, not staged: bytes, or a source opened then.
+  struct Unstaged {
+    std::string bytes;
+    std::function<std::unique_ptr<ByteSource>()> open;
+  };
+  void make_staging();
+  // commit() for a zip: the staged files and the folders, with the unstaged files.
+  uint64_t commit_zip(std::vector<std::string> files, const std::set<std::string>& dirs);
+
   std::filesystem::path out_;
-  std::filesystem::path staging_;
+  std::filesystem::path staging_;  // made by the constructor (folder output) or when first needed
+  bool staging_made_ = false;
+  std::map<std::string, Unstaged> unstaged_;  // zip output: relative path -> content
+  std::set<std::string> zip_dirs_;  // zip output: folders of unstaged and streamed files, and
+                                    // the folders added, with no staged counterpart
   std::string name_;
   OutputKind kind_ = OutputKind::Zip;
   bool committed_ = false;

@@ -480,6 +480,20 @@ void ZipWriter::add_bytes(const std::string& entry_name, std::span<const std::by
   });
 }
 
+void ZipWriter::add_source(const std::string& entry_name, ByteSource& source, bool store) {
+  impl_->check_can_add(entry_name);
+  const uint64_t size = source.size();
+  std::vector<std::byte> buffer(size_t(std::min<uint64_t>(kChunk, std::max<uint64_t>(size, 1))));
+  uint64_t offset = 0;
+  impl_->add_data(entry_name, store, size, [&]() -> std::span<const std::byte> {
+    const size_t n = size_t(std::min<uint64_t>(buffer.size(), size - offset));
+    const std::span<std::byte> piece = std::span(buffer).first(n);
+    source.read_at(offset, piece);
+    offset += n;
+    return piece;
+  });
+}
+
 ByteSink& ZipWriter::begin_stored(const std::string& entry_name, uint64_t rewritable_head) {
   impl_->check_can_add(entry_name);
   Entry entry = impl_->new_entry(entry_name, kMethodStored, kFileMode);

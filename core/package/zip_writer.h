@@ -33,6 +33,8 @@ class ZipWriter {
   // file is read now, in pieces.
   void add_file(const std::string& entry_name, const std::string& source_path, bool store);
   void add_bytes(const std::string& entry_name, std::span<const std::byte> data, bool store);
+  // The whole of `source`, read now, in pieces.
+  void add_source(const std::string& entry_name, ByteSource& source, bool store);
 
   // Starts a stored entry whose bytes are written through the returned sink, and no other entry
   // can be added until finish_stored(). Each write must start where the entry's bytes end so far

@@ -15,8 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr uint64_t kCopyChunk = uint64_t{1} << 20;
-
 bool same_path(const std::string& a, const std::string& b) {
   std::error_code ec;
   if (fs::exists(a, ec) && fs::exists(b, ec) && fs::equivalent(a, b, ec)) return true;
@@ -27,17 +25,6 @@ bool same_path(const std::string& a, const std::string& b) {
     return s;
   };
   return norm(a) == norm(b);
-}
-
-void copy_file(ByteSource& source, const std::string& dest) {
-  FileSink sink(dest);
-  std::vector<std::byte> chunk;
-  for (uint64_t offset = 0; offset < source.size(); offset += kCopyChunk) {
-    chunk.resize(std::min(kCopyChunk, source.size() - offset));
-    source.read_at(offset, chunk);
-    sink.write_at(offset, chunk);
-  }
-  sink.close();
 }
 
 std::string serialize_deterministically(const mil::Model& model, const std::string& origin) {
@@ -63,16 +50,10 @@ void check_output_path(const std::string& in_path, const std::string& out_path) 
 uint64_t stage_and_commit(PackageReader& package, const std::string& model_file,
                           const mil::Model& model, const std::string& origin,
                           const BlobRelocator& relocator, PackageWriter& writer) {
-  const std::string serialized = serialize_deterministically(model, origin);
-  {
-    FileSink sink(writer.staged_path(model_file));
-    sink.write_at(0, std::as_bytes(std::span(serialized)));
-    sink.close();
-  }
+  writer.put_file(model_file, serialize_deterministically(model, origin));
   for (const auto& file : package.files()) {
     if (file == model_file || relocator.written_files().count(file)) continue;
-    auto source = package.open_file(file);
-    copy_file(*source, writer.staged_path(file));
+    writer.copy_file(file, [&package, file] { return package.open_file(file); });
   }
   for (const auto& [id, item] : package.manifest().items) {
     const std::string path = "Data/" + item.path;

@@ -111,5 +111,66 @@ TEST_F(PackageWriterTest, UncommittedZipLeavesNothingAndKeepsTheOldOutput) {
   EXPECT_EQ(fs::file_size(out), 3u);
 }
 
+// put_file and copy_file: for a zip they go into the archive at commit, with no temporary folder
+// at any time (only the archive being written sits beside the output); the copy is read at
+// commit, in pieces larger and smaller than one; the folders of every file and the added empty
+// folder become folder entries, in the order the staged ones had.
+TEST_F(PackageWriterTest, ZipTakesWholeAndCopiedFilesWithoutAFolder) {
+  const fs::path out = dir_ / "Foo.mlpackage.zip";
+  const std::vector<std::byte> big = pattern(3 * 1024 * 1024 + 5, 4);
+  bool opened = false;
+  {
+    PackageWriter writer(out.string());
+    auto weights = writer.open_file("Data/w/weight.bin", 64);
+    weights->write_at(0, a_);
+    weights->close();
+    writer.put_file("Data/m/model.mlmodel", std::string(1000, 'x'));
+    writer.copy_file("Data/extra/big.bin", [&] {
+      opened = true;
+      return std::make_unique<MemorySource>(big, "big");
+    });
+    writer.put_file("Manifest.json", "{}");
+    writer.add_directory("Data/empty/");
+    EXPECT_FALSE(opened);  // read only at commit
+    for (const auto& item : fs::directory_iterator(dir_)) {
+      EXPECT_FALSE(item.is_directory()) << item.path();
+    }
+    writer.commit();
+  }
+  EXPECT_TRUE(opened);
+  EXPECT_EQ(leftovers(), std::vector<std::string>{"Foo.mlpackage.zip"});
+  ZipReader reader(out.string());
+  std::vector<std::string> names;
+  for (const ZipEntryInfo& entry : reader.entries()) names.push_back(entry.name);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{
+                "Foo.mlpackage/Data/w/weight.bin", "Foo.mlpackage/", "Foo.mlpackage/Data/",
+                "Foo.mlpackage/Data/empty/", "Foo.mlpackage/Data/extra/", "Foo.mlpackage/Data/m/",
+                "Foo.mlpackage/Data/w/", "Foo.mlpackage/Manifest.json",
+                "Foo.mlpackage/Data/extra/big.bin", "Foo.mlpackage/Data/m/model.mlmodel"}));
+  EXPECT_TRUE(reader.find("Foo.mlpackage/Data/extra/big.bin")->is_stored);
+  EXPECT_FALSE(reader.find("Foo.mlpackage/Data/m/model.mlmodel")->is_stored);
+  EXPECT_EQ(read_all(*reader.open_entry("Foo.mlpackage/Data/extra/big.bin")), big);
+  const std::string text(1000, 'x');
+  EXPECT_EQ(read_all(*reader.open_entry("Foo.mlpackage/Data/m/model.mlmodel")),
+            std::vector<std::byte>(reinterpret_cast<const std::byte*>(text.data()),
+                                   reinterpret_cast<const std::byte*>(text.data()) + text.size()));
+}
+
+TEST_F(PackageWriterTest, FolderTakesWholeAndCopiedFiles) {
+  const fs::path out = dir_ / "Foo.mlpackage";
+  {
+    PackageWriter writer(out.string());
+    writer.put_file("Data/m/model.mlmodel", "abc");
+    writer.copy_file("Data/extra/b.bin", [&] { return std::make_unique<MemorySource>(b_, "b"); });
+    writer.add_directory("Data/empty/");
+    writer.commit();
+  }
+  EXPECT_EQ(leftovers(), std::vector<std::string>{"Foo.mlpackage"});
+  EXPECT_EQ(read_file(out / "Data/extra/b.bin"), b_);
+  EXPECT_EQ(fs::file_size(out / "Data/m/model.mlmodel"), 3u);
+  EXPECT_TRUE(fs::is_directory(out / "Data/empty"));
+}
+
 }  // namespace
 }  // namespace mlpress
