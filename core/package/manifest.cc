@@ -1,6 +1,11 @@
 #include "core/package/manifest.h"
 
+#include <algorithm>
+#include <array>
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 
 #include "core/io/error.h"
 
@@ -32,13 +37,44 @@ void check_item_path(const std::string& path, const std::string& where) {
   }
 }
 
+bool is_scanf_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+// One "%d" of scanf at text[i]: white space, an optional sign, one or more decimal digits.
+// Moves i past it; false when there is no number. Values past a billion are held at a
+// billion (every such version is refused as newer than 1.0.0 either way).
+bool scan_decimal(std::string_view text, size_t& i, int64_t& value) {
+  while (i < text.size() && is_scanf_space(text[i])) ++i;
+  const bool negative = i < text.size() && text[i] == '-';
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
+  const size_t first = i;
+  value = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i)
+    value = std::min<int64_t>(value * 10 + (text[i] - '0'), 1000000000);
+  if (negative) value = -value;
+  return i > first;
+}
+
+// The three numbers of "major.minor.patch" as sscanf(version, "%d.%d.%d%c") reads them when it
+// reads exactly three (nothing may follow the patch number). Written out rather than calling
+// sscanf, which brings libc's whole scanf into the wasm module for this one string.
+std::optional<std::array<int64_t, 3>> version_numbers(std::string_view text) {
+  std::array<int64_t, 3> parts{};
+  size_t i = 0;
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (k > 0 && (i >= text.size() || text[i++] != '.')) return std::nullopt;
+    if (!scan_decimal(text, i, parts[k])) return std::nullopt;
+  }
+  if (i != text.size()) return std::nullopt;
+  return parts;
+}
+
 void check_format_version(const std::string& version, const std::string& origin) {
-  int major = -1, minor = -1, patch = -1;
-  char tail = 0;
-  if (std::sscanf(version.c_str(), "%d.%d.%d%c", &major, &minor, &patch, &tail) != 3 || major < 0 ||
-      minor < 0 || patch < 0) {
+  // sscanf stopped at the string's end, the first NUL.
+  const auto parts = version_numbers(std::string_view(version.c_str()));
+  if (!parts || std::any_of(parts->begin(), parts->end(), [](int64_t n) { return n < 0; })) {
     throw Error(origin + ": fileFormatVersion \"" + version + "\" is not major.minor.patch");
   }
+  const auto [major, minor, patch] = *parts;
   if (major > 1 || (major == 1 && (minor > 0 || patch > 0))) {
     throw Error(origin + ": fileFormatVersion " + version +
                 " is newer than 1.0.0, the only version Core ML packages use");
