@@ -12,6 +12,11 @@ folder; mlpress is timed on the same folder-to-folder job and on the zip forms (
 stored zip to zip, deflated zip to zip). Each row gives wall and CPU seconds (on a busy machine
 the wall time includes waiting for a core; mlpress's CPU time adds up all its threads). Prints a
 Markdown table for docs/benchmarks.md. Speed claims come from this script only.
+
+coremltools runs --repeat times in this one Python process (imported before the timing), and its
+row is the median. The wasm module is loaded afresh for each repeat and called WASM_CALLS times:
+its rows are the first call (which also pays V8's lazy compilation of the module's code), the
+second, and the warm calls (2 to WASM_CALLS), the counterpart of coremltools' warm median.
 """
 
 from __future__ import annotations
@@ -113,15 +118,19 @@ def make_zip(src: Path, zipped: Path, method: int) -> Path:
     return zipped
 
 
+WASM_CALLS = 5  # calls per freshly loaded module: the first, then warm ones
+
+
 def run_wasm(variant: str, src: Path, out: Path) -> list[tuple[float, float]]:
-    """Wall and CPU seconds measured inside Node.js around two compress calls on one freshly
-    loaded module (module load excluded): the first call (V8 still compiling the module's code)
-    and the second (warm)."""
+    """Wall and CPU seconds measured inside Node.js around WASM_CALLS compress calls on one
+    freshly loaded module (module load excluded): the first call (V8 still compiling the
+    module's code, lazily) and the later ones (warm, though V8 may still be optimising functions
+    in the background, which the CPU figure includes)."""
     script = ROOT / "scripts" / "bench_wasm.mjs"
     result = subprocess.run(["node", str(script), variant, str(src), str(out),
-                             str(BENCH / "config.yaml"), str(WASM_DIR), "2"],
+                             str(BENCH / "config.yaml"), str(WASM_DIR), str(WASM_CALLS)],
                             check=True, capture_output=True, text=True)
-    lines = result.stdout.strip().splitlines()[-2:]
+    lines = result.stdout.strip().splitlines()[-WASM_CALLS:]
     return [(float(line.split()[0]), float(line.split()[1])) for line in lines]
 
 
@@ -167,6 +176,13 @@ def main() -> int:
                     rows.append((f"mlpress wasm {variant} (Node.js), {label}, zip out, {which}",
                                  statistics.median(t[call][0] for t in times),
                                  statistics.median(t[call][1] for t in times)))
+                # Warm: every later call of every module, as coremltools' figure is the median of
+                # its calls in one warm Python process (import excluded).
+                warm = [call for t in times for call in t[1:]]
+                rows.append((f"mlpress wasm {variant} (Node.js), {label}, zip out, warm "
+                             f"(calls 2-{WASM_CALLS} of each module)",
+                             statistics.median(c[0] for c in warm),
+                             statistics.median(c[1] for c in warm)))
 
     print(f"\n{args.layers} linear layers of {args.size}x{args.size} fp16 "
           f"({mbytes:.1f} MB of weights), int8 per_channel; median of {args.repeat}; "
