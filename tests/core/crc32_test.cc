@@ -1,5 +1,7 @@
-// crc32_update (folded with PCLMULQDQ on x86-64) against zlib's table code, and the known CRC
-// of "123456789"; crc32_combine_lengths against the CRC of the joined data.
+// crc32_update (folded with PCLMULQDQ on x86-64) and crc32_update_sparse (the path of wasm and
+// of CPUs without PCLMULQDQ, called directly here so that it is tested on every machine) against
+// zlib's table code, and the known CRC of "123456789"; crc32_combine_lengths against the CRC of
+// the joined data.
 #include "core/package/crc32.h"
 
 #include <gtest/gtest.h>
@@ -53,6 +55,49 @@ TEST(Crc32, LargeSpansAndPiecesAgree) {
   for (size_t done = 0, n = 1; done < data.size(); n = n * 2 + 3) {
     const size_t take = std::min(n, data.size() - done);
     pieces = crc32_update(pieces, std::span(data).subspan(done, take));
+    done += take;
+  }
+  EXPECT_EQ(pieces, whole);
+}
+
+TEST(Crc32, SparseMatchesZlibForEveryLengthAlignmentAndStart) {
+  // Every length up to 9000 (the 316-byte threshold, the 300 to 315 bytes left to the tail and
+  // several 4096-byte history blocks), each at a start offset of its own and a random start CRC;
+  // the first lengths at every offset 0..15.
+  const std::vector<std::byte> data = random_bytes(9100, 5);
+  std::mt19937 rng(6);
+  for (size_t length = 0; length <= 9000; ++length) {
+    const size_t offset = (length * 7) % 16;
+    const uint32_t start = length % 5 == 0 ? 0 : length % 5 == 1 ? 0xFFFFFFFFu : uint32_t(rng());
+    const auto part = std::span(data).subspan(offset, length);
+    ASSERT_EQ(crc32_update_sparse(start, part), crc32_update_zlib(start, part))
+        << "offset " << offset << " length " << length;
+  }
+  for (size_t offset = 0; offset < 16; ++offset) {
+    for (size_t length = 0; length <= 1100; ++length) {
+      const uint32_t start = uint32_t(rng());
+      const auto part = std::span(data).subspan(offset, length);
+      ASSERT_EQ(crc32_update_sparse(start, part), crc32_update_zlib(start, part))
+          << "offset " << offset << " length " << length;
+    }
+  }
+}
+
+TEST(Crc32, SparseLargeSpansAndPiecesAgree) {
+  const std::vector<std::byte> data = random_bytes((size_t(5) << 20) + 123, 7);
+  for (size_t length : {(size_t(1) << 20), (size_t(3) << 20) + 77, data.size() - 3}) {
+    for (size_t offset : {0u, 3u}) {
+      const auto part = std::span(data).subspan(offset, length);
+      EXPECT_EQ(crc32_update_sparse(0x12345678u, part), crc32_update_zlib(0x12345678u, part))
+          << "offset " << offset << " length " << length;
+    }
+  }
+  // Pieces of growing and uneven sizes, each through the sparse path, give the whole's CRC.
+  const uint32_t whole = crc32_update_zlib(0, data);
+  uint32_t pieces = 0;
+  for (size_t done = 0, n = 1; done < data.size(); n = n * 3 / 2 + 5) {
+    const size_t take = std::min(n, data.size() - done);
+    pieces = crc32_update_sparse(pieces, std::span(data).subspan(done, take));
     done += take;
   }
   EXPECT_EQ(pieces, whole);
