@@ -1,5 +1,7 @@
 #include "core/io/byte_source.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -89,9 +91,34 @@ FileSink::~FileSink() {
 
 void FileSink::write_at(uint64_t offset, std::span<const std::byte> src) {
   if (!file_) throw Error(path_ + ": write after close");
+  constexpr uint64_t kUnknown = ~uint64_t{0};
+  if (position_ != kUnknown && offset < position_ && src.size() <= position_ - offset) {
+    // A rewrite of bytes already written (the blob count in the header, after every blob):
+    // pwrite leaves stdio's offset and buffer alone, so the appends that follow need no seek and
+    // the buffer no flush. Only bytes that may still sit in that buffer are flushed first.
+    if (offset + src.size() > buffered_from_) {
+      if (std::fflush(file_) != 0) throw Error(path_ + ": cannot write: " + errno_text());
+      buffered_from_ = position_;
+    }
+    size_t done = 0;
+    while (done < src.size()) {
+      const ssize_t n = pwrite(fileno(file_), src.data() + done, src.size() - done,
+                               static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        throw Error(path_ + ": cannot write " + std::to_string(src.size()) + " bytes at offset " +
+                    std::to_string(offset) + ": " + errno_text());
+      }
+      done += size_t(n);
+    }
+    return;
+  }
   // A seek makes stdio flush its buffer, so appends (almost every write) skip it.
-  if (offset != position_) seek_or_throw(file_, offset, path_);
-  position_ = ~uint64_t{0};  // unknown until the write has succeeded
+  if (offset != position_) {
+    seek_or_throw(file_, offset, path_);
+    buffered_from_ = offset;
+  }
+  position_ = kUnknown;  // unknown until the write has succeeded
   if (std::fwrite(src.data(), 1, src.size(), file_) != src.size()) {
     throw Error(path_ + ": cannot write " + std::to_string(src.size()) + " bytes at offset " +
                 std::to_string(offset) + ": " + errno_text());

@@ -102,6 +102,9 @@ class FileSink final : public ByteSink {
   std::string path_;
   std::FILE* file_ = nullptr;
   uint64_t position_ = 0;  // the stream's offset after the last write
+  // Where the bytes that may still sit in stdio's buffer begin (they end at position_); moved
+  // by every seek and flush.
+  uint64_t buffered_from_ = 0;
 };
 
 }  // namespace mlpress
