@@ -60,8 +60,24 @@ PenalizedSegmentation PenalizedSegmenter::solve(double lambda) {
         const size_t top = limit;  // probes stay in (lo, top]
         size_t at = std::clamp(hint, lo + 1, top);
         size_t step = 1;
-        if (wins(c, best_j, b, at)) {
+        bool down = true;  // c wins at hi: gallop down from there
+        if (dropped && at == top) {
+          // After a drop the answer is `top` whether c wins there or not, unless c also wins
+          // at top - 1 (then the search goes on below). So top - 1 is probed first, and top only
+          // if c wins at top - 1: the same probes' answers decide as in the search below.
+          if (lo + 1 == top || !wins(c, best_j, b, top - 1) || !wins(c, best_j, b, top)) {
+            takeover = top;
+            break;
+          }
+          hi = top - 1;
+          step = 2;
+        } else if (wins(c, best_j, b, at)) {
           hi = at;
+        } else {
+          lo = at;
+          down = false;
+        }
+        if (down) {
           while (hi - lo > step) {
             const size_t probe = hi - step;
             if (!wins(c, best_j, b, probe)) {
@@ -72,7 +88,6 @@ PenalizedSegmentation PenalizedSegmenter::solve(double lambda) {
             step *= 2;
           }
         } else {
-          lo = at;
           while (lo < top) {
             const size_t probe = std::min(lo + step, top);
             if (wins(c, best_j, b, probe)) {
