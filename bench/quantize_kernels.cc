@@ -204,6 +204,25 @@ int main(int argc, char** argv) {
           }
         }));
   }
+  // The worst case for the binary16 conversions that pass subnormal floats (a microcode assist
+  // on some CPUs): every weight a subnormal half, scale 2^-14 (still an ordinary row).
+  std::vector<uint16_t> subnormal(kSliceRows * kCols);
+  for (size_t i = 0; i < subnormal.size(); ++i) {
+    subnormal[i] = uint16_t((rng() & 0x83FF) | 1);
+  }
+  const float tiny_scale = 0x1p-14f;
+  for (const kernels::RowKernels* k : sets) {
+    if (k == &kernels::scalar_kernels()) continue;
+    report(std::string(k->name) + ": fp16 quantize, subnormal halves", slice16,
+           best_seconds(budget, [&] {
+             for (size_t r = 0; r < kSliceRows; ++r) {
+               const kernels::SegmentParams p{&tiny_scale, &zero[r], &zero[r]};
+               sink = sink + k->quantize_fp16(&subnormal[r * kCols], kCols, kCols, p, range,
+                                              &codes[r * kCols])
+                                 .noise;
+             }
+           }));
+  }
   for (KernelPath path : {KernelPath::kScalar, KernelPath::kSimdPortable, KernelPath::kSimd}) {
     const char* name = path == KernelPath::kScalar         ? "scalar"
                        : path == KernelPath::kSimdPortable ? "portable simd"
