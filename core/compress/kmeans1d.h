@@ -31,17 +31,22 @@ struct KMeans1dResult {
 };
 
 // A price per cluster carried from one search to the next on values of a similar distribution
-// (the channel groups of one weight, in order): the price the coarsened copy last gave, per unit
-// of the values' total cost f(1), is tried first on the next values (one full solve, no
-// coarsened copy). When it misses k, the search goes on from the coarsened copy's price as
-// without a hint, and that price is kept instead. Tries stop once more than one in 8 missed
-// (narrow price intervals, as at k 256), so a hint wastes few solves. The clustering is an
+// (the channel groups of one weight, in order): the mean of the prices the coarsened copy gave
+// so far, each per unit of its values' total cost f(1), is tried first on the next values (one
+// full solve, no coarsened copy). When it misses k, the search goes on from the coarsened copy's
+// price as without a hint, and that price joins the mean. (The mean, not the last such price: a
+// miss comes from a group whose price interval lies off the others', and its price as the next
+// hint made the next, ordinary group miss in turn; 14 -> 8 misses in 127 tries on a 2048 x 2048
+// normal fp16 weight in groups of 16 channels at k 16.) Tries stop once more than one in 8
+// missed (narrow price intervals, as at k 256), so a hint wastes few solves. The clustering is an
 // optimal one either way: only among clusterings of exactly equal cost may the one returned
 // depend on the hint.
 struct KMeans1dPriceHint {
-  double price_per_cost = 0;  // 0: none yet
+  double price_per_cost = 0;  // the price tried; 0: none yet
   size_t tries = 0;
   size_t misses = 0;
+  double coarse_sum = 0;  // the coarse prices per unit of f(1) so far, and how many
+  size_t coarse_count = 0;
 };
 
 // `values` strictly ascending, `weights` positive and finite, one per value. k is clipped to

@@ -204,7 +204,11 @@ std::optional<std::vector<size_t>> lagrangian_k_segmentation(std::span<const dou
   if (!found.found) return std::nullopt;
   // (The hull held no vertex of k clusters before the search, the hint's miss included, so the
   // segmenter holds the solve that found k.)
-  if (hint && total > 0) hint->price_per_cost = lambda / total;
+  if (hint && total > 0) {
+    hint->coarse_sum += lambda / total;
+    ++hint->coarse_count;
+    hint->price_per_cost = hint->coarse_sum / double(hint->coarse_count);
+  }
   return segmenter.starts();
 }
 
