@@ -575,10 +575,28 @@ struct SimdBody {
 
   // The groups of the row (all but its last n % kErrorLanes elements) into totals and acc. The
   // ordinary paths return false, having found a NaN weight (a NaN noise sum), when the row must
-  // be redone by the general path.
+  // be redone by the general path. Not inlined: each path is then a function of its own, and
+  // V8 recompiles (TurboFan, on the first wasm compress) only the path a weight's rows take,
+  // not all three unrolled bodies in one 18 KB function. The sums are copied in and out so that
+  // they stay in registers in the loops (through the references they would live in memory).
   template <Fp16Path kPath>
-  static bool fp16_groups(const uint16_t* row, size_t full, size_t segment, SegmentParams p,
-                          CodeRange range, uint8_t* out, Fp16Totals& totals, Fp16Acc& acc) {
+  __attribute__((noinline)) static bool fp16_groups(const uint16_t* row, size_t full,
+                                                    size_t segment, SegmentParams p,
+                                                    CodeRange range, uint8_t* out,
+                                                    Fp16Totals& totals_out, Fp16Acc& acc_out) {
+    Fp16Totals totals = totals_out;
+    Fp16Acc acc = acc_out;
+    const bool done = fp16_groups_body<kPath>(row, full, segment, p, range, out, totals, acc);
+    totals_out = totals;
+    acc_out = acc;
+    return done;
+  }
+
+  template <Fp16Path kPath>
+  __attribute__((always_inline)) static bool fp16_groups_body(const uint16_t* row, size_t full,
+                                                              size_t segment, SegmentParams p,
+                                                              CodeRange range, uint8_t* out,
+                                                              Fp16Totals& totals, Fp16Acc& acc) {
     const f32 lo = splat(kRoundingMagic + float(range.qmin));
     const f32 hi = splat(kRoundingMagic + float(range.qmax));
     size_t i = 0;
