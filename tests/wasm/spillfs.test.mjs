@@ -107,7 +107,8 @@ describe('SPILLFS', () => {
     assert.ok(Buffer.from(bytes).equals(expected), 'equals the CLI zip');
     assert.deepEqual(mod.FS.readdir('/out'), ['.', '..']);
     assert.equal(spill.stats.memoryBytes, 0, 'every file freed');
-    assert.ok(spill.stats.memoryFallbacks >= 2, 'the large files had no OPFS file to go to');
+    // A zip output stages nothing (PackageWriter): the archive is the one large file.
+    assert.equal(spill.stats.memoryFallbacks, 1, 'the zip had no OPFS file to go to');
   });
 
   test('with OPFS, large files spill there, the output is the OPFS file, nothing else is left', async () => {
@@ -127,7 +128,7 @@ describe('SPILLFS', () => {
       mod.rewrite('/in/sample.mlpackage.zip', '/out/sample.mlpackage.zip');
       const { file } = await spill.take('/out/sample.mlpackage.zip');
       assert.ok(fs.readFileSync(file.path).equals(expected), 'the OPFS file equals the CLI zip');
-      assert.ok(spill.stats.spilledFiles >= 2, 'weight.bin and the zip spilled');
+      assert.equal(spill.stats.spilledFiles, 1, 'the zip spilled, and nothing was staged');
       assert.equal(spill.stats.memoryFallbacks, 0);
       assert.ok(spill.stats.memoryPeakBytes <= 3 * 4096 * 2, `memory peak ${spill.stats.memoryPeakBytes}`);
       assert.deepEqual(mod.FS.readdir('/out'), ['.', '..']);
