@@ -11,6 +11,7 @@
 
 #include "core/compress/error_metrics.h"
 #include "core/compress/tensor_view.h"
+#include "core/compress/uninitialized_bytes.h"
 
 namespace mlpress::compress {
 
@@ -95,7 +96,7 @@ struct LinearQuantResult {
 
   // One code per element, row-major, unpacked: int8 two's complement bytes for int8/int4,
   // plain bytes for uint8/uint4 (see code_at).
-  std::vector<uint8_t> codes;
+  UninitializedBytes codes;
   // Exactly one is filled, per scale_type; row-major over scale_shape.
   std::vector<uint16_t> scale_fp16;
   std::vector<float> scale_fp32;

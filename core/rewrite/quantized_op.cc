@@ -23,7 +23,8 @@ int data_dtype(compress::QuantDtype dtype) {
   return spec::INT8;
 }
 
-std::span<const std::byte> as_bytes_of(const std::vector<uint8_t>& v) {
+template <typename Bytes>
+std::span<const std::byte> as_bytes_of(const Bytes& v) {
   return std::as_bytes(std::span(v));
 }
 
