@@ -28,9 +28,12 @@
 #include <string>
 #include <vector>
 
+#include "bench/best_seconds.h"
 #include "core/package/crc32.h"
 
 namespace {
+
+using mlpress::bench::best_seconds;
 
 using mlpress::crc32_update;
 using mlpress::crc32_update_sparse;
@@ -42,20 +45,6 @@ std::vector<std::byte> random_bytes(size_t size, uint32_t seed) {
   std::vector<std::byte> bytes(size);
   for (auto& b : bytes) b = std::byte(uint8_t(rng()));
   return bytes;
-}
-
-// Best seconds of one call of `fn`, over runs filling `budget` seconds (at least 3 runs).
-double best_seconds(double budget, const std::function<void()>& fn) {
-  using clock = std::chrono::steady_clock;
-  double best = 1e30;
-  const auto start = clock::now();
-  for (int runs = 0;
-       runs < 3 || std::chrono::duration<double>(clock::now() - start).count() < budget; ++runs) {
-    const auto t0 = clock::now();
-    fn();
-    best = std::min(best, std::chrono::duration<double>(clock::now() - t0).count());
-  }
-  return best;
 }
 
 // The --check mode (see the top of the file).

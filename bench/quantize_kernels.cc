@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/best_seconds.h"
 #include "core/compress/fp16_convert.h"
 #include "core/compress/linear_quantize.h"
 #include "core/compress/linear_quantize_kernels.h"
@@ -36,24 +37,11 @@
 namespace {
 
 using namespace mlpress::compress;
+using mlpress::bench::best_seconds;
 
 constexpr size_t kRows = 1024;
 constexpr size_t kCols = 1024;
 constexpr size_t kSliceRows = 16;
-
-// Best seconds of one call of `fn`, over runs filling `budget` seconds (at least 3 runs).
-double best_seconds(double budget, const std::function<void()>& fn) {
-  using clock = std::chrono::steady_clock;
-  double best = 1e30;
-  const auto start = clock::now();
-  for (int runs = 0;
-       runs < 3 || std::chrono::duration<double>(clock::now() - start).count() < budget; ++runs) {
-    const auto t0 = clock::now();
-    fn();
-    best = std::min(best, std::chrono::duration<double>(clock::now() - t0).count());
-  }
-  return best;
-}
 
 void report(const std::string& what, double bytes, double seconds) {
   std::printf("| %-52s | %8.3f ms | %6.2f GB/s |\n", what.c_str(), seconds * 1e3,
