@@ -41,6 +41,9 @@ class Fp16PatternCounter {
 
  private:
   bool dense_ = false;
+  // Whether add() marks `present_` (small sets), or finish() finds the patterns met from the
+  // histogram (large sets, where a bit per element costs more than one scan of the counts).
+  bool track_present_ = false;
   std::vector<uint32_t> histogram_;  // by pattern; all zero outside begin() .. finish()
   std::vector<uint64_t> present_;    // a bit per pattern: add() met it (same)
   std::vector<uint16_t> keys_, scratch_;
