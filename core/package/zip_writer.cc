@@ -488,7 +488,12 @@ void ZipWriter::add_source(const std::string& entry_name, ByteSource& source, bo
   impl_->add_data(entry_name, store, size, [&]() -> std::span<const std::byte> {
     const size_t n = size_t(std::min<uint64_t>(buffer.size(), size - offset));
     const std::span<std::byte> piece = std::span(buffer).first(n);
-    source.read_at(offset, piece);
+    try {
+      source.read_at(offset, piece);
+    } catch (const Error& e) {
+      // As add_file's read failures: the archive is discarded, later calls say so.
+      impl_->fail(path_ + ": cannot add entry '" + entry_name + "': " + e.what());
+    }
     offset += n;
     return piece;
   });

@@ -194,6 +194,33 @@ TEST_F(ZipWriterTest, MissingSourceFileIsNamedWhenAdded) {
   }
 }
 
+// A source that cannot be read discards the archive, as a staged file that cannot be read does.
+TEST_F(ZipWriterTest, UnreadableSourceDiscardsTheArchive) {
+  class Unreadable final : public ByteSource {
+   public:
+    uint64_t size() const override { return 10; }
+    void read_at(uint64_t, std::span<std::byte>) override { throw Error("src: cannot read"); }
+    std::string describe() const override { return "src"; }
+  };
+  const std::string zip = path("unreadable.zip");
+  ZipWriter writer(zip);
+  Unreadable source;
+  try {
+    writer.add_source("Foo.mlpackage/x.bin", source, true);
+    ADD_FAILURE() << "unreadable source added";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              zip + ": cannot add entry 'Foo.mlpackage/x.bin': src: cannot read");
+  }
+  try {
+    writer.close();
+    ADD_FAILURE() << "close succeeded after a failure";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), zip + ": archive was discarded after an earlier failure");
+  }
+  EXPECT_FALSE(std::filesystem::exists(zip));
+}
+
 TEST_F(ZipWriterTest, DuplicateEntryNamesAreRefused) {
   const std::string zip = path("dup.zip");
   ZipWriter writer(zip);
