@@ -3,7 +3,7 @@
 namespace mlpress::compress {
 
 SegmentCost::SegmentCost(std::span<const double> values, std::span<const double> weights)
-    : prefix_(values.size() + 1, Prefix{0, 0, 0}) {
+    : prefix_(values.size() + 1) {
   double total_w = 0;
   double total_s = 0;
   for (size_t i = 0; i < values.size(); ++i) {
@@ -11,11 +11,19 @@ SegmentCost::SegmentCost(std::span<const double> values, std::span<const double>
     total_s += weights[i] * values[i];
   }
   const double shift = total_w > 0 ? total_s / total_w : 0.0;
+  // The running sums in locals: through prefix_ each sum would wait on its own store.
+  double w = 0;
+  double s = 0;
+  double q = 0;
+  Prefix* out = prefix_.data();
+  out[0] = Prefix(0, 0, 0);
   for (size_t i = 0; i < values.size(); ++i) {
     const double x = values[i] - shift;
     const double wx = weights[i] * x;
-    const Prefix& p = prefix_[i];
-    prefix_[i + 1] = {p.w + weights[i], p.s + wx, p.q + wx * x};
+    w += weights[i];
+    s += wx;
+    q += wx * x;
+    out[i + 1] = Prefix(w, s, q);
   }
 }
 
@@ -24,6 +32,11 @@ KMeans1dResult clustering_from_starts(std::span<const double> values,
   KMeans1dResult result;
   const size_t n = values.size();
   const size_t k = starts.size();
+  result.centroids.resize(k);
+  // A local sum (the same additions in the same order): result.cost in memory would be stored
+  // and reloaded on every value, weights[] possibly aliasing it.
+  double* centroids = result.centroids.data();
+  double cost = 0;
   for (size_t c = 0; c < k; ++c) {
     const size_t end = c + 1 < k ? starts[c + 1] : n;
     const double first = values[starts[c]];
@@ -34,12 +47,13 @@ KMeans1dResult clustering_from_starts(std::span<const double> values,
       s += weights[i] * (values[i] - first);
     }
     const double centroid = first + s / w;
-    result.centroids.push_back(centroid);
+    centroids[c] = centroid;
     for (size_t i = starts[c]; i < end; ++i) {
       const double d = values[i] - centroid;
-      result.cost += weights[i] * d * d;
+      cost += weights[i] * d * d;
     }
   }
+  result.cost = cost;
   result.starts = std::move(starts);
   return result;
 }
