@@ -26,23 +26,36 @@ void count_group(std::span<const uint16_t> bits, const PaletteLayout& layout, si
   counter.finish(out);
 }
 
-// Sums of the decoded group against its source: each distinct value once, times its count.
-// `values`: the patterns' values when already decoded (else null).
-ErrorSums group_sums(const Fp16Patterns& all, const double* values, const uint8_t* table,
-                     const double* entry) {
+// The group's pattern -> index table and the sums of the decoded group against its source
+// (each distinct value once, times its count), in one pass along the index runs (entry j is the
+// reconstruction of every pattern in run j). `values`: the patterns' values when already decoded
+// (else null).
+ErrorSums index_table_and_sums(const Fp16Patterns& all, const double* values,
+                               const std::vector<float>& thresholds, const double* entry,
+                               uint8_t* table) {
+  const size_t m = thresholds.size();
+  size_t ends[256];
+  kernels::fp16_index_runs(all.patterns.data(), all.patterns.size(), thresholds.data(), m, ends);
   ErrorSums s;
-  for (size_t i = 0; i < all.patterns.size(); ++i) {
-    const double c = double(all.counts[i]);
-    const double w = values ? values[i] : double(fp16_to_float(all.patterns[i]));
-    const double r = entry[table[all.patterns[i]]];
-    const double e = w - r;
-    s.signal += c * (w * w);
-    s.noise += c * (e * e);
-    s.dot += c * (w * r);
-    s.recon_energy += c * (r * r);
-    const double a = std::fabs(e);
-    s.max_abs = a > s.max_abs ? a : s.max_abs;
+  size_t i = 0;
+  for (size_t j = 0; j <= m; ++j) {
+    const size_t end = j < m ? ends[j] : all.patterns.size();
+    const double r = entry[j];
+    for (; i < end; ++i) {
+      const uint16_t pattern = all.patterns[i];
+      table[pattern] = uint8_t(j);
+      const double c = double(all.counts[i]);
+      const double w = values ? values[i] : double(fp16_to_float(pattern));
+      const double e = w - r;
+      s.signal += c * (w * w);
+      s.noise += c * (e * e);
+      s.dot += c * (w * r);
+      s.recon_energy += c * (r * r);
+      const double a = std::fabs(e);
+      s.max_abs = a > s.max_abs ? a : s.max_abs;
+    }
   }
+  table[0x8000u] = table[0];  // -0 is +0 (when +0 is not listed, neither is read)
   return s;
 }
 
@@ -85,14 +98,12 @@ bool palettize_fp16_kmeans(std::span<const uint16_t> bits, const PaletteLayout& 
       entry[c] = double(fp16_to_float(fp16_from_double(km.centroids[c])));
     }
     const std::vector<float> thresholds = midpoint_thresholds(entry, km.centroids.size());
-    kernels::fp16_index_table(all.patterns.data(), all.patterns.size(), thresholds.data(),
-                              thresholds.size(), table.data());
+    add_error_sums(sums, index_table_and_sums(all, fit == &all ? distinct.values.data() : nullptr,
+                                              thresholds, entry, table.data()));
     layout.for_each_run(g, [&](size_t first, size_t length) {
       kernels::lookup_fp16_indices(bits.data() + first, length, table.data(),
                                    indices.data() + first);
     });
-    add_error_sums(
-        sums, group_sums(all, fit == &all ? distinct.values.data() : nullptr, table.data(), entry));
   }
   return true;
 }

@@ -99,15 +99,38 @@ void count_below_simd(const float* x, size_t n, const float* thresholds, size_t 
   for (; i < n; ++i) out[i] = count_below_one(x[i], thresholds, m);
 }
 
+void fp16_index_runs(const uint16_t* patterns, size_t count, const float* thresholds, size_t m,
+                     size_t* ends) {
+  size_t lo = 0;
+  for (size_t j = 0; j < m; ++j) {
+    // The first position from lo on whose value is above the threshold (values ascend).
+    size_t len = count - lo;
+    while (len > 0) {
+      const size_t half = len / 2;
+      if (thresholds[j] < fp16_to_float(patterns[lo + half])) {
+        len = half;
+      } else {
+        lo += half + 1;
+        len -= half + 1;
+      }
+    }
+    ends[j] = lo;
+  }
+}
+
 void fp16_index_table(const uint16_t* patterns, size_t count, const float* thresholds, size_t m,
                       uint8_t* table) {
-  size_t below = 0;
-  for (size_t i = 0; i < count; ++i) {
-    const float x = fp16_to_float(patterns[i]);
-    while (below < m && thresholds[below] < x) ++below;
-    table[patterns[i]] = uint8_t(below);
-    if (patterns[i] == 0) table[0x8000u] = uint8_t(below);  // -0 is +0
+  size_t ends[256];
+  fp16_index_runs(patterns, count, thresholds, m, ends);
+  size_t i = 0;
+  for (size_t j = 0; j <= m; ++j) {
+    const size_t end = j < m ? ends[j] : count;
+    for (; i < end; ++i) table[patterns[i]] = uint8_t(j);
   }
+  // -0 is +0 (listed as +0 only, first of the patterns without the sign bit).
+  const uint16_t* positive = std::partition_point(patterns, patterns + count,
+                                                  [](uint16_t p) { return (p & 0x8000u) != 0; });
+  if (positive != patterns + count && *positive == 0) table[0x8000u] = table[0];
 }
 
 void lookup_fp16_indices(const uint16_t* bits, size_t n, const uint8_t* table, uint8_t* out) {

@@ -17,11 +17,17 @@ void count_below_simd(const float* x, size_t n, const float* thresholds, size_t 
 
 // fp16 weights, by bit pattern. For each of the `count` patterns (finite, strictly ascending in
 // value, as Fp16Patterns lists them): table[pattern] = the number of thresholds t with t <
-// fp16_to_float(pattern), as count_below_* gives for that value; one merge of the two ascending
-// lists, O(count + m). Entries of other patterns are left alone, except that when +0 is listed
-// -0 gets its index too. `table` holds 65,536 bytes.
+// fp16_to_float(pattern), as count_below_* gives for that value. Entries of other patterns are
+// left alone, except that when +0 is listed -0 gets its index too. `table` holds 65,536 bytes.
+// The indices come in runs along the list (fp16_index_runs), so each pattern costs one store,
+// no comparison.
 void fp16_index_table(const uint16_t* patterns, size_t count, const float* thresholds, size_t m,
                       uint8_t* table);
+// Where those runs end: ends[j] (j < m) = the first position whose value is above
+// thresholds[j], at least ends[j - 1]; the patterns at [ends[j - 1], ends[j]) (from 0 for j = 0)
+// take index j, those from ends[m - 1] on index m. A binary search per threshold, O(m log count).
+void fp16_index_runs(const uint16_t* patterns, size_t count, const float* thresholds, size_t m,
+                     size_t* ends);
 // out[i] = table[bits[i]].
 void lookup_fp16_indices(const uint16_t* bits, size_t n, const uint8_t* table, uint8_t* out);
 

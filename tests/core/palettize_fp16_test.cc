@@ -158,6 +158,53 @@ TEST(PalettizeKernelsTest, Fp16IndexTableMatchesThresholdSearchOnEveryPattern) {
   }
 }
 
+TEST(PalettizeKernelsTest, Fp16IndexTableMatchesThresholdSearchOnSparseLists) {
+  // The runs are found by binary search over the listed patterns only: lists with gaps, with and
+  // without +0, a single pattern, none; LUTs inside, around and beyond the listed values.
+  const std::vector<uint16_t> every = every_finite_pattern();
+  std::mt19937 rng(12);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int trial = 0; trial < 60; ++trial) {
+    const double keep = trial % 4 == 0 ? 0.001 : trial % 4 == 1 ? 0.05 : trial % 4 == 2 ? 0.5 : 1;
+    std::vector<uint16_t> patterns;
+    for (uint16_t h : every) {
+      if (unit(rng) < keep) patterns.push_back(h);
+    }
+    if (trial == 5) patterns.clear();
+    if (trial == 6) patterns = {0x0000u};
+    if (trial == 7) patterns = {0xBC00u};
+    const size_t entries = size_t(1) << (trial % 9);
+    std::vector<double> lut(entries);
+    const float spread = trial % 3 == 0 ? 1e-3f : trial % 3 == 1 ? 1.0f : 3e4f;
+    for (double& e : lut) e = double(round_to_fp16(normal(rng) * spread));
+    std::sort(lut.begin(), lut.end());
+    const std::vector<float> thresholds = midpoint_thresholds(lut.data(), entries);
+    std::vector<uint8_t> table(65536, 0xEE);
+    kernels::fp16_index_table(patterns.data(), patterns.size(), thresholds.data(),
+                              thresholds.size(), table.data());
+    std::vector<float> values;
+    for (uint16_t h : patterns) values.push_back(fp16_to_float(h));
+    std::vector<uint8_t> want(values.size());
+    kernels::count_below_scalar(values.data(), values.size(), thresholds.data(), thresholds.size(),
+                                want.data());
+    std::vector<bool> listed(65536, false);
+    for (size_t i = 0; i < patterns.size(); ++i) {
+      listed[patterns[i]] = true;
+      ASSERT_EQ(table[patterns[i]], want[i]) << "trial " << trial << " h=" << patterns[i];
+    }
+    const bool zero = listed[0];
+    for (uint32_t h = 0; h < 65536; ++h) {
+      if (listed[h]) continue;
+      if (h == 0x8000u && zero) {
+        EXPECT_EQ(table[h], table[0]) << "-0 as +0, trial " << trial;
+      } else {
+        ASSERT_EQ(table[h], 0xEE) << "unlisted pattern written, trial " << trial << " h=" << h;
+      }
+    }
+  }
+}
+
 // Brute force for one group: distinct values by a map, the optimal 1-D k-means, the LUT rounded
 // to fp16, each element to its nearest entry (ties to the lower index) by a scan of the LUT.
 struct Reference {
