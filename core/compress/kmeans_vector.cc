@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>  // VQDBG
 #include <limits>
 #include <stdexcept>
 
@@ -39,19 +37,38 @@ double squared_distance(const float* a, const float* b, size_t dim) {
   return s;
 }
 
-// An index drawn with probability mass[i] / total; only indices of positive mass come out.
-size_t draw(const std::vector<double>& mass, double total, uint64_t& rng) {
-  const double target = uniform01(rng) * total;
-  double acc = 0;
-  size_t last_positive = 0;
-  for (size_t i = 0; i < mass.size(); ++i) {
-    if (mass[i] <= 0) continue;
-    acc += mass[i];
-    last_positive = i;
-    if (acc > target) return i;
+// Draws indices i with probability mass[i] / total (masses >= 0): the running sums of the masses
+// are formed once, in order, and each draw is a binary search for the first running sum above a
+// uniform target in [0, total), the index a linear scan of the running sum would stop at; only
+// indices of positive mass come out.
+class MassWheel {
+ public:
+  // running[i] = mass[0] + ... + mass[i], summed in order.
+  std::vector<double>& start(size_t n) {
+    running_.resize(n);
+    return running_;
   }
-  return last_positive;  // the running sum fell short of total by rounding
-}
+  void finish() {
+    last_positive_ = 0;
+    for (size_t i = running_.size(); i-- > 1;) {
+      if (running_[i] > running_[i - 1]) {
+        last_positive_ = i;
+        break;
+      }
+    }
+  }
+  double total() const { return running_.empty() ? 0.0 : running_.back(); }
+  size_t draw(uint64_t& rng) const {
+    const double target = uniform01(rng) * total();
+    const auto it = std::upper_bound(running_.begin(), running_.end(), target);
+    // The running sum can fall short of total only by rounding; the last positive mass then.
+    return it == running_.end() ? last_positive_ : size_t(it - running_.begin());
+  }
+
+ private:
+  std::vector<double> running_;
+  size_t last_positive_ = 0;
+};
 
 struct Points {
   std::span<const float> data;
@@ -100,11 +117,12 @@ double weighted_sum(const LanedPoints& pts, const std::vector<float>& v) {
 std::vector<float> seed_centres(const LanedPoints& pts, size_t k, uint64_t& rng) {
   auto at = [&](size_t i) { return pts.points.data() + i * pts.dim; };
   std::vector<float> centres;
-  std::vector<double> mass(pts.n);
-  for (size_t i = 0; i < pts.n; ++i) mass[i] = pts.weight(i);
+  MassWheel wheel;
+  std::vector<double>& running = wheel.start(pts.n);
   double total = 0;
-  for (double m : mass) total += m;
-  const size_t first = draw(mass, total, rng);
+  for (size_t i = 0; i < pts.n; ++i) running[i] = total += pts.weight(i);
+  wheel.finish();
+  const size_t first = wheel.draw(rng);
   centres.insert(centres.end(), at(first), at(first) + pts.dim);
   std::vector<float> nearest(pts.n);
   distances_to_point(pts, first, nearest);
@@ -112,15 +130,13 @@ std::vector<float> seed_centres(const LanedPoints& pts, size_t k, uint64_t& rng)
   std::vector<float> candidate(pts.n), best_candidate(pts.n);
   while (centres.size() / pts.dim < k) {
     total = 0;
-    for (size_t i = 0; i < pts.n; ++i) {
-      mass[i] = pts.weight(i) * double(nearest[i]);
-      total += mass[i];
-    }
+    for (size_t i = 0; i < pts.n; ++i) running[i] = total += pts.weight(i) * double(nearest[i]);
     if (!(total > 0)) break;  // every point sits on a centre
+    wheel.finish();
     double best_potential = std::numeric_limits<double>::infinity();
     size_t best = 0;
     for (size_t t = 0; t < trials; ++t) {
-      const size_t c = draw(mass, total, rng);
+      const size_t c = wheel.draw(rng);
       distances_to_point(pts, c, candidate);
       for (size_t i = 0; i < pts.n; ++i) {
         candidate[i] = candidate[i] < nearest[i] ? candidate[i] : nearest[i];
@@ -343,34 +359,36 @@ void random_swaps(const Points& pts, VectorKMeansResult& best, size_t trials,
   const LanedPoints laned(pts.data, pts.weights, pts.dim);
   uint64_t rng = options.seed ^ 0x53574150ULL;
   const size_t swap_iterations = std::min(options.swap_iterations, options.max_iterations);
-  std::vector<double> mass(pts.n);
-  double total = 0;
-  bool stale = true;  // `mass`, `best_sums` and `best_mass` are of an earlier `best`
+  MassWheel wheel;
+  bool stale = true;  // `wheel`, `best_sums`, `best_mass` and `own` are of an earlier `best`
   std::vector<double> best_sums, best_mass, sums, cluster_mass;
   std::vector<uint8_t> labels;
-  std::vector<float> own, scratch;
+  std::vector<float> own;
+  MoveScratch scratch;
   LloydStop stop;
   stop.max_iterations = swap_iterations;
   stop.shift_tolerance = shift_tolerance;
   for (size_t t = 0; t < trials && best.cost > 0; ++t) {
     if (stale) {
-      total = 0;
+      std::vector<double>& running = wheel.start(pts.n);
+      double total = 0;
       for (size_t i = 0; i < pts.n; ++i) {
-        mass[i] = pts.weight(i) *
-                  squared_distance(pts.at(i), &best.centroids[best.labels[i] * pts.dim], pts.dim);
-        total += mass[i];
+        running[i] = total +=
+            pts.weight(i) *
+            squared_distance(pts.at(i), &best.centroids[best.labels[i] * pts.dim], pts.dim);
       }
+      wheel.finish();
       cluster_sums(laned, best.labels, k, best_sums, best_mass);
       own_distances(laned, best.centroids, best.labels, own);
       stale = false;
     }
-    if (!(total > 0)) return;
+    if (!(wheel.total() > 0)) return;
     const size_t moved = size_t(next_random(rng) % k);
-    const size_t to = draw(mass, total, rng);
+    const size_t to = wheel.draw(rng);
     std::vector<float> centres = best.centroids;
     std::copy(pts.at(to), pts.at(to) + pts.dim, centres.begin() + moved * pts.dim);
     labels_after_moving_one(laned, centres, moved, {best.labels, best_sums, best_mass}, own,
-                            scratch, labels, sums, cluster_mass);
+                            scratch, labels, sums, cluster_mass, path);
     const LloydStart start{labels, sums, cluster_mass};
     VectorKMeansResult run = lloyd_lanes(laned, std::move(centres), stop, path, &start);
     if (run.cost < best.cost) {
@@ -410,12 +428,16 @@ void draw_coreset(const Points& pts, size_t m, uint64_t seed, std::vector<float>
     }
     return s;
   };
+  std::vector<double> spreads(pts.n);
   double total_spread = 0;
-  for (size_t i = 0; i < pts.n; ++i) total_spread += pts.weight(i) * spread(i);
+  for (size_t i = 0; i < pts.n; ++i) {
+    spreads[i] = spread(i);
+    total_spread += pts.weight(i) * spreads[i];
+  }
   auto probability = [&](size_t i) {
     const double w = pts.weight(i);
     const double uniform = 0.5 * w / total_weight;
-    return total_spread > 0 ? uniform + 0.5 * w * spread(i) / total_spread : 2 * uniform;
+    return total_spread > 0 ? uniform + 0.5 * w * spreads[i] / total_spread : 2 * uniform;
   };
   data.clear();
   weights.clear();

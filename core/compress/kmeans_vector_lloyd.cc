@@ -1,5 +1,6 @@
 #include "core/compress/kmeans_vector_lloyd.h"
 
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -40,19 +41,66 @@ struct Clusters {
   }
 };
 
-double labelled_cost(const LanedPoints& pts, const std::vector<float>& centres,
-                     const std::vector<uint8_t>& labels) {
-  double cost = 0;
-  for (size_t p = 0; p < pts.n; ++p) {
+// Four partial sums over the points in turn (the loop's additions are not one dependent chain),
+// added in a fixed order: the same double on every platform.
+template <size_t D, bool kWeighted>
+double labelled_cost_of(const LanedPoints& pts, const std::vector<float>& centres,
+                        const std::vector<uint8_t>& labels) {
+  const size_t dim = D ? D : pts.dim;
+  auto point_cost = [&](size_t p) {
     double s = 0;
-    for (size_t t = 0; t < pts.dim; ++t) {
-      const double d =
-          double(pts.points[p * pts.dim + t]) - double(centres[labels[p] * pts.dim + t]);
+    for (size_t t = 0; t < dim; ++t) {
+      const double d = double(pts.points[p * dim + t]) - double(centres[labels[p] * dim + t]);
       s += d * d;
     }
-    cost += pts.weight(p) * s;
+    return kWeighted ? pts.weights[p] * s : s;  // a weight of 1 multiplies exactly
+  };
+  double part[4] = {0, 0, 0, 0};
+  size_t p = 0;
+  for (; p + 4 <= pts.n; p += 4) {
+    for (size_t u = 0; u < 4; ++u) part[u] += point_cost(p + u);
   }
-  return cost;
+  for (; p < pts.n; ++p) part[0] += point_cost(p);
+  return (part[0] + part[1]) + (part[2] + part[3]);
+}
+
+template <bool kWeighted>
+double labelled_cost_weighted(const LanedPoints& pts, const std::vector<float>& centres,
+                              const std::vector<uint8_t>& labels) {
+  switch (pts.dim) {
+    case 2:
+      return labelled_cost_of<2, kWeighted>(pts, centres, labels);
+    case 4:
+      return labelled_cost_of<4, kWeighted>(pts, centres, labels);
+    default:
+      return labelled_cost_of<0, kWeighted>(pts, centres, labels);
+  }
+}
+
+// The weighted squared error of `labels` for `centres`, in double, summed point by point in order.
+double labelled_cost(const LanedPoints& pts, const std::vector<float>& centres,
+                     const std::vector<uint8_t>& labels) {
+  return pts.weights.empty() ? labelled_cost_weighted<false>(pts, centres, labels)
+                             : labelled_cost_weighted<true>(pts, centres, labels);
+}
+
+// Calls f(p) for every p with a[p] != b[p], in ascending order; eight labels compared at a time
+// (late Lloyd steps change few labels).
+template <typename F>
+void for_each_change(const uint8_t* a, const uint8_t* b, size_t n, F&& f) {
+  size_t p = 0;
+  for (; p + 8 <= n; p += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a + p, 8);
+    std::memcpy(&y, b + p, 8);
+    if (x == y) continue;
+    for (size_t q = p; q < p + 8; ++q) {
+      if (a[q] != b[q]) f(q);
+    }
+  }
+  for (; p < n; ++p) {
+    if (a[p] != b[p]) f(p);
+  }
 }
 
 // The squared distance from point p to centre c, summed in float over the coordinates in order,
@@ -88,35 +136,57 @@ void distances_to(const LanedPoints& pts, const float* c, std::vector<float>& ou
 
 void labels_after_moving_one(const LanedPoints& pts, const std::vector<float>& centres,
                              size_t moved, const LloydStart& from, std::span<const float> own,
-                             std::vector<float>& scratch, std::vector<uint8_t>& labels,
-                             std::vector<double>& sums, std::vector<double>& mass) {
+                             MoveScratch& scratch, std::vector<uint8_t>& labels,
+                             std::vector<double>& sums, std::vector<double>& mass,
+                             KernelPath path) {
   const size_t dim = pts.dim;
   const size_t k = centres.size() / dim;
+  distances_to(pts, &centres[moved * dim], scratch.distances);
+  labels.resize(pts.n);
+  std::vector<uint32_t>& members = scratch.members;
+  // Any other point goes to the moved centre if that is now nearer (ties to the lower index);
+  // branch-free, as few do.
+  // Two simple loops, so that both vectorise: first 2 (nearer), 1 (as near) or 0 per point, then
+  // the labels.
+  const size_t n = pts.n;
+  const uint8_t to = uint8_t(moved);
+  const float* near = scratch.distances.data();
+  const float* own_distance = own.data();
+  scratch.labels.resize(n);
+  uint8_t* order = scratch.labels.data();
+  for (size_t p = 0; p < n; ++p) {
+    order[p] = uint8_t((near[p] < own_distance[p] ? 2 : 0) | (near[p] == own_distance[p] ? 1 : 0));
+  }
+  const uint8_t* from_labels = from.labels.data();
+  uint8_t* next = labels.data();
+  for (size_t p = 0; p < n; ++p) {
+    const uint8_t a = from_labels[p];
+    const uint8_t wins = uint8_t((order[p] >> 1) | (order[p] & (to < a ? 1 : 0)));
+    next[p] = wins & (a != to ? 1 : 0) ? to : a;
+  }
+  members.clear();
+  for (size_t p = 0; p < n; ++p) {
+    if (from_labels[p] == to) members.push_back(uint32_t(p));
+  }
+  // The moved centre's former points, gathered into lanes: a search over every centre.
+  const size_t m = members.size();
+  scratch.lanes.resize(m * dim);
+  for (size_t t = 0; t < dim; ++t) {
+    const float* x = pts.lanes.data() + t * pts.n;
+    float* out = scratch.lanes.data() + t * m;
+    for (size_t i = 0; i < m; ++i) out[i] = x[members[i]];
+  }
+  scratch.labels.resize(m);
+  auto* nearest = path == KernelPath::kSimd ? kernels::nearest_centroid_lanes_simd
+                                            : kernels::nearest_centroid_lanes_scalar;
+  if (m > 0) nearest(scratch.lanes.data(), m, dim, centres.data(), k, scratch.labels.data());
+  for (size_t i = 0; i < m; ++i) labels[members[i]] = scratch.labels[i];
   Clusters clusters{dim, std::vector<double>(from.sums.begin(), from.sums.end()),
                     std::vector<double>(from.mass.begin(), from.mass.end())};
-  distances_to(pts, &centres[moved * dim], scratch);
-  labels.assign(from.labels.begin(), from.labels.end());
-  for (size_t p = 0; p < pts.n; ++p) {
-    const size_t a = from.labels[p];
-    size_t label = a;
-    if (a == moved) {
-      float best = std::numeric_limits<float>::infinity();
-      for (size_t j = 0; j < k; ++j) {
-        const float d = lane_distance(pts, p, &centres[j * dim]);
-        if (d < best) {
-          best = d;
-          label = j;
-        }
-      }
-    } else if (scratch[p] < own[p] || (scratch[p] == own[p] && moved < a)) {
-      label = moved;
-    }
-    if (label != a) {
-      labels[p] = uint8_t(label);
-      clusters.add(&pts.points[p * dim], pts.weight(p), a, -1.0);
-      clusters.add(&pts.points[p * dim], pts.weight(p), label, 1.0);
-    }
-  }
+  for_each_change(from.labels.data(), labels.data(), pts.n, [&](size_t p) {
+    clusters.add(&pts.points[p * dim], pts.weight(p), from.labels[p], -1.0);
+    clusters.add(&pts.points[p * dim], pts.weight(p), labels[p], 1.0);
+  });
   sums = std::move(clusters.sums);
   mass = std::move(clusters.mass);
 }
@@ -173,12 +243,11 @@ VectorKMeansResult lloyd_lanes(const LanedPoints& pts, std::vector<float> centre
     cost -= moved.gain;
     nearest(pts.lanes.data(), n, dim, centres.data(), k, next.data());
     size_t changed = 0;
-    for (size_t p = 0; p < n; ++p) {
-      if (next[p] == labels[p]) continue;
+    for_each_change(labels.data(), next.data(), n, [&](size_t p) {
       ++changed;
       clusters.add(&pts.points[p * dim], pts.weight(p), labels[p], -1.0);
       clusters.add(&pts.points[p * dim], pts.weight(p), next[p], 1.0);
-    }
+    });
     labels.swap(next);
     if (changed == 0 || moved.shift <= stop.shift_tolerance) break;
     if (stop.relative_gain_stop > 0 && !(moved.gain > stop.relative_gain_stop * cost)) break;

@@ -59,12 +59,19 @@ VectorKMeansResult lloyd_lanes(const LanedPoints& pts, std::vector<float> centre
 // point of cluster `moved` is labelled by a search over every centre, any other point keeps its
 // label unless the moved centre is now nearer (ties to the lower index), so the labels are those
 // a full nearest-centre pass would give, at one new distance per point (`own`: each point's
-// distance to its centre in `from`, as own_distances gives; `scratch` any buffer); the sums follow
-// the changes.
+// distance to its centre in `from`, as own_distances gives); the sums follow the changes, in point
+// order. The moved centre's former points are searched by kernels::nearest_centroid_lanes_* on
+// `path`.
+struct MoveScratch {
+  std::vector<float> distances;   // to the moved centre, one per point
+  std::vector<uint32_t> members;  // the moved centre's former points
+  std::vector<float> lanes;       // their coordinates, in lanes
+  std::vector<uint8_t> labels;    // their nearest centres
+};
 void labels_after_moving_one(const LanedPoints& pts, const std::vector<float>& centres,
                              size_t moved, const LloydStart& from, std::span<const float> own,
-                             std::vector<float>& scratch, std::vector<uint8_t>& labels,
-                             std::vector<double>& sums, std::vector<double>& mass);
+                             MoveScratch& scratch, std::vector<uint8_t>& labels,
+                             std::vector<double>& sums, std::vector<double>& mass, KernelPath path);
 
 // own[p] = the squared distance from point p to centres[labels[p]], as the kernels sum it.
 void own_distances(const LanedPoints& pts, const std::vector<float>& centres,

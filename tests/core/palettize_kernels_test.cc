@@ -53,7 +53,7 @@ TEST(PalettizeKernelsTest, NearestCentroidLanesSimdMatchesScalar) {
       std::vector<float> centroids(k * dim);
       for (float& c : centroids) c = round_to_fp16(normal(rng));
       if (k > 4) std::copy_n(centroids.begin(), dim, centroids.begin() + 3 * dim);  // a tie
-      for (size_t n : {0u, 1u, 5u, 7u, 8u, 9u, 15u, 16u, 17u, 40u}) {
+      for (size_t n : {0u, 1u, 5u, 7u, 8u, 9u, 15u, 16u, 17u, 40u, 71u, 100u}) {
         std::vector<float> lanes(n * dim);
         for (size_t p = 0; p < n; ++p) {
           for (size_t t = 0; t < dim; ++t) {
