@@ -368,6 +368,10 @@ void random_swaps(const Points& pts, VectorKMeansResult& best, size_t trials,
   LloydStop stop;
   stop.max_iterations = swap_iterations;
   stop.shift_tolerance = shift_tolerance;
+  // Trials are compared by costs from the cluster sums (no pass over the points); a trial must
+  // win by more than their rounding.
+  stop.square_sum = weighted_square_sum(laned);
+  constexpr double kWinMargin = 1e-10;
   for (size_t t = 0; t < trials && best.cost > 0; ++t) {
     if (stale) {
       std::vector<double>& running = wheel.start(pts.n);
@@ -391,7 +395,7 @@ void random_swaps(const Points& pts, VectorKMeansResult& best, size_t trials,
                             scratch, labels, sums, cluster_mass, path);
     const LloydStart start{labels, sums, cluster_mass};
     VectorKMeansResult run = lloyd_lanes(laned, std::move(centres), stop, path, &start);
-    if (run.cost < best.cost) {
+    if (run.cost < best.cost * (1 - kWinMargin)) {
       best = std::move(run);
       stale = true;
     }

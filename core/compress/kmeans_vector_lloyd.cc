@@ -1,5 +1,6 @@
 #include "core/compress/kmeans_vector_lloyd.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -14,9 +15,34 @@ struct Clusters {
   std::vector<double> sums;  // k x dim, weighted coordinate sums
   std::vector<double> mass;  // k, summed weights
 
-  void add(const float* x, double w, size_t j, double sign) {
-    mass[j] += sign * w;
-    for (size_t t = 0; t < dim; ++t) sums[j * dim + t] += sign * w * double(x[t]);
+  void add(const float* x, double w, size_t j) {
+    mass[j] += w;
+    for (size_t t = 0; t < dim; ++t) sums[j * dim + t] += w * double(x[t]);
+  }
+  // Point x (weight w) from cluster a to cluster b: subtracting w x from a's sums is adding
+  // -w x, bit for bit, in the order the coordinates come.
+  template <size_t D>
+  void move_point(const float* x, double w, size_t a, size_t b) {
+    const size_t d = D ? D : dim;
+    mass[a] -= w;
+    mass[b] += w;
+    double* from = &sums[a * d];
+    double* to = &sums[b * d];
+    for (size_t t = 0; t < d; ++t) {
+      const double v = w * double(x[t]);
+      from[t] -= v;
+      to[t] += v;
+    }
+  }
+  void move_point(const float* x, double w, size_t a, size_t b) {
+    switch (dim) {
+      case 2:
+        return move_point<2>(x, w, a, b);
+      case 4:
+        return move_point<4>(x, w, a, b);
+      default:
+        return move_point<0>(x, w, a, b);
+    }
   }
   struct Moved {
     double gain;   // the cost this lowers: sum over centres of mass x squared shift
@@ -82,6 +108,26 @@ double labelled_cost(const LanedPoints& pts, const std::vector<float>& centres,
                      const std::vector<uint8_t>& labels) {
   return pts.weights.empty() ? labelled_cost_weighted<false>(pts, centres, labels)
                              : labelled_cost_weighted<true>(pts, centres, labels);
+}
+
+// The weighted squared error of the labelling `clusters` sums for `centres`, from the sums alone:
+// sum_p w_p |x_p|^2 (`square_sum`) - sum_j (2 c_j . S_j - M_j |c_j|^2). O(k dim) instead of
+// O(n dim); the subtraction loses a few digits (the square sum is some 10-1000 times the error),
+// so it serves for comparisons with a relative margin well above 1e-12.
+double cost_from_sums(const Clusters& clusters, const std::vector<float>& centres,
+                      double square_sum) {
+  const size_t dim = clusters.dim;
+  double explained = 0;
+  for (size_t j = 0; j < clusters.mass.size(); ++j) {
+    double dot = 0, norm = 0;
+    for (size_t t = 0; t < dim; ++t) {
+      const double c = centres[j * dim + t];
+      dot += c * clusters.sums[j * dim + t];
+      norm += c * c;
+    }
+    explained += 2 * dot - clusters.mass[j] * norm;
+  }
+  return std::max(square_sum - explained, 0.0);
 }
 
 // Calls f(p) for every p with a[p] != b[p], in ascending order; eight labels compared at a time
@@ -184,8 +230,7 @@ void labels_after_moving_one(const LanedPoints& pts, const std::vector<float>& c
   Clusters clusters{dim, std::vector<double>(from.sums.begin(), from.sums.end()),
                     std::vector<double>(from.mass.begin(), from.mass.end())};
   for_each_change(from.labels.data(), labels.data(), pts.n, [&](size_t p) {
-    clusters.add(&pts.points[p * dim], pts.weight(p), from.labels[p], -1.0);
-    clusters.add(&pts.points[p * dim], pts.weight(p), labels[p], 1.0);
+    clusters.move_point(&pts.points[p * dim], pts.weight(p), from.labels[p], labels[p]);
   });
   sums = std::move(clusters.sums);
   mass = std::move(clusters.mass);
@@ -209,11 +254,24 @@ LanedPoints::LanedPoints(std::span<const float> points_in, std::span<const doubl
   }
 }
 
+double weighted_square_sum(const LanedPoints& pts) {
+  double part[4] = {0, 0, 0, 0};
+  for (size_t p = 0; p < pts.n; ++p) {
+    double s = 0;
+    for (size_t t = 0; t < pts.dim; ++t) {
+      const double x = pts.points[p * pts.dim + t];
+      s += x * x;
+    }
+    part[p % 4] += pts.weight(p) * s;
+  }
+  return (part[0] + part[1]) + (part[2] + part[3]);
+}
+
 void cluster_sums(const LanedPoints& pts, std::span<const uint8_t> labels, size_t k,
                   std::vector<double>& sums, std::vector<double>& mass) {
   Clusters clusters{pts.dim, std::vector<double>(k * pts.dim, 0.0), std::vector<double>(k, 0.0)};
   for (size_t p = 0; p < pts.n; ++p) {
-    clusters.add(&pts.points[p * pts.dim], pts.weight(p), labels[p], 1.0);
+    clusters.add(&pts.points[p * pts.dim], pts.weight(p), labels[p]);
   }
   sums = std::move(clusters.sums);
   mass = std::move(clusters.mass);
@@ -245,8 +303,7 @@ VectorKMeansResult lloyd_lanes(const LanedPoints& pts, std::vector<float> centre
     size_t changed = 0;
     for_each_change(labels.data(), next.data(), n, [&](size_t p) {
       ++changed;
-      clusters.add(&pts.points[p * dim], pts.weight(p), labels[p], -1.0);
-      clusters.add(&pts.points[p * dim], pts.weight(p), next[p], 1.0);
+      clusters.move_point(&pts.points[p * dim], pts.weight(p), labels[p], next[p]);
     });
     labels.swap(next);
     if (changed == 0 || moved.shift <= stop.shift_tolerance) break;
@@ -258,7 +315,9 @@ VectorKMeansResult lloyd_lanes(const LanedPoints& pts, std::vector<float> centre
   }
   VectorKMeansResult result;
   result.dim = dim;
-  result.cost = labelled_cost(pts, centres, labels);
+  result.cost = stop.square_sum >= 0 && !stop.final_move
+                    ? cost_from_sums(clusters, centres, stop.square_sum)
+                    : labelled_cost(pts, centres, labels);
   result.centroids = std::move(centres);
   result.labels = std::move(labels);
   return result;
