@@ -438,9 +438,10 @@ void draw_coreset(const Points& pts, size_t m, uint64_t seed, std::vector<float>
     spreads[i] = spread(i);
     total_spread += pts.weight(i) * spreads[i];
   }
+  const double unit_uniform = 0.5 / total_weight;  // 0.5 w / total_weight at w = 1, exactly
   auto probability = [&](size_t i) {
     const double w = pts.weight(i);
-    const double uniform = 0.5 * w / total_weight;
+    const double uniform = pts.weights.empty() ? unit_uniform : 0.5 * w / total_weight;
     return total_spread > 0 ? uniform + 0.5 * w * spreads[i] / total_spread : 2 * uniform;
   };
   data.clear();

@@ -15,10 +15,6 @@ struct Clusters {
   std::vector<double> sums;  // k x dim, weighted coordinate sums
   std::vector<double> mass;  // k, summed weights
 
-  void add(const float* x, double w, size_t j) {
-    mass[j] += w;
-    for (size_t t = 0; t < dim; ++t) sums[j * dim + t] += w * double(x[t]);
-  }
   // Point x (weight w) from cluster a to cluster b: subtracting w x from a's sums is adding
   // -w x, bit for bit, in the order the coordinates come.
   template <size_t D>
@@ -242,6 +238,20 @@ void own_distances(const LanedPoints& pts, const std::vector<float>& centres,
   for (size_t p = 0; p < pts.n; ++p) own[p] = lane_distance(pts, p, &centres[labels[p] * pts.dim]);
 }
 
+namespace {
+
+// lanes[t * n + p] = points[p * dim + t], one coordinate array at a time.
+template <size_t D>
+void transpose_into_lanes(const float* points, size_t n, size_t dim, float* lanes) {
+  const size_t d = D ? D : dim;
+  for (size_t t = 0; t < d; ++t) {
+    float* lane = lanes + t * n;
+    for (size_t p = 0; p < n; ++p) lane[p] = points[p * d + t];
+  }
+}
+
+}  // namespace
+
 LanedPoints::LanedPoints(std::span<const float> points_in, std::span<const double> weights_in,
                          size_t dim_in)
     : points(points_in),
@@ -249,8 +259,15 @@ LanedPoints::LanedPoints(std::span<const float> points_in, std::span<const doubl
       dim(dim_in),
       n(points_in.size() / dim_in),
       lanes(points_in.size()) {
-  for (size_t p = 0; p < n; ++p) {
-    for (size_t t = 0; t < dim; ++t) lanes[t * n + p] = points[p * dim + t];
+  switch (dim) {
+    case 2:
+      transpose_into_lanes<2>(points.data(), n, dim, lanes.data());
+      break;
+    case 4:
+      transpose_into_lanes<4>(points.data(), n, dim, lanes.data());
+      break;
+    default:
+      transpose_into_lanes<0>(points.data(), n, dim, lanes.data());
   }
 }
 
@@ -267,11 +284,33 @@ double weighted_square_sum(const LanedPoints& pts) {
   return (part[0] + part[1]) + (part[2] + part[3]);
 }
 
+namespace {
+
+template <size_t D>
+void add_points(const LanedPoints& pts, std::span<const uint8_t> labels, Clusters& clusters) {
+  const size_t d = D ? D : pts.dim;
+  for (size_t p = 0; p < pts.n; ++p) {
+    const double w = pts.weight(p);
+    const size_t j = labels[p];
+    clusters.mass[j] += w;
+    for (size_t t = 0; t < d; ++t) clusters.sums[j * d + t] += w * double(pts.points[p * d + t]);
+  }
+}
+
+}  // namespace
+
 void cluster_sums(const LanedPoints& pts, std::span<const uint8_t> labels, size_t k,
                   std::vector<double>& sums, std::vector<double>& mass) {
   Clusters clusters{pts.dim, std::vector<double>(k * pts.dim, 0.0), std::vector<double>(k, 0.0)};
-  for (size_t p = 0; p < pts.n; ++p) {
-    clusters.add(&pts.points[p * pts.dim], pts.weight(p), labels[p]);
+  switch (pts.dim) {
+    case 2:
+      add_points<2>(pts, labels, clusters);
+      break;
+    case 4:
+      add_points<4>(pts, labels, clusters);
+      break;
+    default:
+      add_points<0>(pts, labels, clusters);
   }
   sums = std::move(clusters.sums);
   mass = std::move(clusters.mass);
