@@ -1,14 +1,16 @@
 #pragma once
-// The distinct fp16 bit patterns of a set of weights, ascending by value, each with its count:
-// what exact 1-D k-means (kmeans1d.h), the index assignment and the error metrics of an fp16
-// weight need, read straight from the bit patterns with no conversion to float and no copy of
-// the elements. -0 is counted as +0 (one value). Sets from a few thousand elements on count
-// into a histogram over the 65,536 patterns (kept zeroed between uses, so one counter serves
-// many groups and weights without a fresh allocation); smaller ones sort their patterns instead,
-// which beats scanning the histogram.
+// The distinct fp16 bit patterns of a set of weights, ascending by value, each with its value and
+// count: what exact 1-D k-means (kmeans1d.h), the index assignment and the error metrics of an
+// fp16 weight need, read straight from the bit patterns with no conversion of the elements to
+// float and no copy of them. -0 is counted as +0 (one value). Sets from a few thousand elements
+// on count into a histogram over the 65,536 patterns (kept zeroed between uses, so one counter
+// serves many groups and weights without a fresh allocation); smaller ones sort their patterns
+// instead, which beats scanning the histogram.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#include "core/compress/uninitialized_bytes.h"  // DefaultInitAllocator
 
 namespace mlpress::compress {
 
@@ -22,15 +24,19 @@ inline uint16_t fp16_from_order_key(uint16_t key) {
 }
 
 struct Fp16Patterns {
-  std::vector<uint16_t> patterns;  // strictly ascending in value; +0 stands for both zeros
-  std::vector<uint32_t> counts;    // elements with each pattern
-  bool any_non_finite = false;     // some element is inf or NaN (then listed as well)
-  uint64_t total = 0;              // sum of counts
+  // finish() writes every entry it keeps, so growing needs no zero fill.
+  template <typename T>
+  using Buffer = std::vector<T, DefaultInitAllocator<T>>;
+  Buffer<uint16_t> patterns;    // strictly ascending in value; +0 stands for both zeros
+  Buffer<double> values;        // double(fp16_to_float(pattern)), the k-means input
+  Buffer<double> counts;        // elements with each pattern (whole numbers): the weights
+  bool any_non_finite = false;  // some element is inf or NaN (then listed as well)
+  uint64_t total = 0;           // sum of counts
 };
 
 class Fp16PatternCounter {
  public:
-  // Starts a new set of about `expected` elements (it picks histogram or sort by it). A set
+  // Starts a new set of about `expected` elements (it picks sort, marks or scan by it). A set
   // holds fewer than 2^32 elements.
   void begin(size_t expected);
   void add(const uint16_t* bits, size_t n);
@@ -40,15 +46,19 @@ class Fp16PatternCounter {
   void finish(Fp16Patterns& out);
 
  private:
-  bool dense_ = false;
-  // Whether add() marks `present_` (small sets), or finish() finds the patterns met from the
-  // histogram (large sets, where a bit per element costs more than one scan of the counts).
-  bool track_present_ = false;
+  enum class Mode { kSort, kMark, kScan };
+  void finish_marked(Fp16Patterns& out);
+  void finish_scanned(Fp16Patterns& out);
+  void finish_sorted(Fp16Patterns& out);
+
+  Mode mode_ = Mode::kSort;
+  // kMark: add() marks `present_`, a bit per pattern, and finish() lists the marked patterns.
+  // kScan (large sets, where a mark per element costs more): add() notes the largest magnitude
+  // met, and finish() scans the counts up to it in both signs.
+  uint16_t top_magnitude_ = 0;
   std::vector<uint32_t> histogram_;  // by pattern; all zero outside begin() .. finish()
   std::vector<uint64_t> present_;    // a bit per pattern: add() met it (same)
   std::vector<uint16_t> keys_, scratch_;
-  std::vector<uint16_t> listed_patterns_;  // the histogram's patterns, gathered before copying out
-  std::vector<uint32_t> listed_counts_;
 };
 
 }  // namespace mlpress::compress

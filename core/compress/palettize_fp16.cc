@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-#include "core/compress/distinct_values.h"
 #include "core/compress/fp16_convert.h"
 #include "core/compress/fp16_patterns.h"
 #include "core/compress/kmeans1d.h"
@@ -28,11 +27,9 @@ void count_group(std::span<const uint16_t> bits, const PaletteLayout& layout, si
 
 // The group's pattern -> index table and the sums of the decoded group against its source
 // (each distinct value once, times its count), in one pass along the index runs (entry j is the
-// reconstruction of every pattern in run j). `values`: the patterns' values when already decoded
-// (else null).
-ErrorSums index_table_and_sums(const Fp16Patterns& all, const double* values,
-                               const std::vector<float>& thresholds, const double* entry,
-                               uint8_t* table) {
+// reconstruction of every pattern in run j).
+ErrorSums index_table_and_sums(const Fp16Patterns& all, const std::vector<float>& thresholds,
+                               const double* entry, uint8_t* table) {
   const size_t m = thresholds.size();
   size_t ends[256];
   kernels::fp16_index_runs(all.patterns.data(), all.patterns.size(), thresholds.data(), m, ends);
@@ -42,10 +39,9 @@ ErrorSums index_table_and_sums(const Fp16Patterns& all, const double* values,
     const size_t end = j < m ? ends[j] : all.patterns.size();
     const double r = entry[j];
     for (; i < end; ++i) {
-      const uint16_t pattern = all.patterns[i];
-      table[pattern] = uint8_t(j);
-      const double c = double(all.counts[i]);
-      const double w = values ? values[i] : double(fp16_to_float(pattern));
+      table[all.patterns[i]] = uint8_t(j);
+      const double c = all.counts[i];
+      const double w = all.values[i];
       const double e = w - r;
       s.signal += c * (w * w);
       s.noise += c * (e * e);
@@ -68,11 +64,11 @@ bool palettize_fp16_kmeans(std::span<const uint16_t> bits, const PaletteLayout& 
   // One counter and one pattern -> index table per thread for every weight: its 256 KiB
   // histogram (kept zeroed between uses) and the 64 KiB table would otherwise be allocated and
   // zeroed again for each small weight. The table's old entries are never read: every pattern
-  // looked up is one of the group's, whose entries fp16_index_table writes first.
+  // looked up is one of the group's, whose entries index_table_and_sums writes first.
+  // The pattern lists too keep their room from weight to weight.
   thread_local Fp16PatternCounter counter;
   thread_local std::vector<uint8_t> table(65536, 0);
-  Fp16Patterns all, fitted;
-  DistinctValues distinct;
+  thread_local Fp16Patterns all, fitted;
   // The groups of one weight share its distribution: each search starts from the last one's
   // price (kmeans1d.h), which skips the coarse pricing once it lands k.
   KMeans1dPriceHint price_hint;
@@ -84,22 +80,13 @@ bool palettize_fp16_kmeans(std::span<const uint16_t> bits, const PaletteLayout& 
       count_group(bits, layout, g, fit_mask->data(), counter, fitted);
       if (fitted.total > 0) fit = &fitted;
     }
-    const size_t m = fit->patterns.size();
-    distinct.values.resize(m);
-    distinct.weights.resize(m);
-    for (size_t i = 0; i < m; ++i) {
-      distinct.values[i] = double(fp16_to_float(fit->patterns[i]));
-      distinct.weights[i] = double(fit->counts[i]);
-    }
-    const KMeans1dResult km =
-        kmeans_1d_optimal(distinct.values, distinct.weights, entries, &price_hint);
+    const KMeans1dResult km = kmeans_1d_optimal(fit->values, fit->counts, entries, &price_hint);
     double* entry = lut.data() + g * entries;
     for (size_t c = 0; c < km.centroids.size(); ++c) {
       entry[c] = double(fp16_to_float(fp16_from_double(km.centroids[c])));
     }
     const std::vector<float> thresholds = midpoint_thresholds(entry, km.centroids.size());
-    add_error_sums(sums, index_table_and_sums(all, fit == &all ? distinct.values.data() : nullptr,
-                                              thresholds, entry, table.data()));
+    add_error_sums(sums, index_table_and_sums(all, thresholds, entry, table.data()));
     layout.for_each_run(g, [&](size_t first, size_t length) {
       kernels::lookup_fp16_indices(bits.data() + first, length, table.data(),
                                    indices.data() + first);

@@ -58,7 +58,10 @@ TEST(Fp16PatternsTest, CounterMatchesAMapOfValues) {
   std::mt19937 rng(3);
   Fp16PatternCounter counter;  // reused: the histogram must come back zeroed
   Fp16Patterns out;
-  for (size_t n : {0u, 1u, 2u, 17u, 1000u, 16383u, 16384u, 70000u, 5u, 200000u, 3u}) {
+  // Every way of counting: sorted (below 3,072), marked, scanned (from 65,536), and around
+  // the switches.
+  for (size_t n : {0u, 1u, 2u, 17u, 1000u, 3071u, 3072u, 16383u, 16384u, 65535u, 65536u, 70000u, 5u,
+                   200000u, 3u}) {
     for (bool masked : {false, true}) {
       const std::vector<uint16_t> bits = random_fp16(n, rng);
       std::vector<uint8_t> mask(n);
@@ -83,7 +86,8 @@ TEST(Fp16PatternsTest, CounterMatchesAMapOfValues) {
       for (const auto& [value, count] : want) {
         ASSERT_EQ(fp16_to_float(out.patterns[i]), value) << n << " " << i;
         ASSERT_NE(out.patterns[i], 0x8000u) << "-0 listed apart from +0";
-        ASSERT_EQ(out.counts[i], count) << n << " " << value;
+        ASSERT_EQ(out.counts[i], double(count)) << n << " " << value;
+        ASSERT_EQ(out.values[i], double(value)) << n << " " << i;
         total += count;
         ++i;
       }
@@ -111,7 +115,8 @@ TEST(Fp16PatternsTest, FlagsInfAndNaN) {
   counter.add(finite.data(), finite.size());
   counter.finish(out);
   EXPECT_FALSE(out.any_non_finite);
-  EXPECT_EQ(out.patterns, (std::vector<uint16_t>{0xFBFFu, 0x8001u, 0x0001u, 0x7BFFu}));
+  EXPECT_EQ(std::vector<uint16_t>(out.patterns.begin(), out.patterns.end()),
+            (std::vector<uint16_t>{0xFBFFu, 0x8001u, 0x0001u, 0x7BFFu}));
 }
 
 // Every finite fp16 pattern, ascending in value, -0 left out (+0 stands for it).
