@@ -154,21 +154,6 @@ std::vector<float> seed_centres(const LanedPoints& pts, size_t k, uint64_t& rng)
   return centres;
 }
 
-// labels[i] = the nearest centre to point i; `lanes` holds the points in lanes (one array per
-// coordinate), filled on first use and reused by later calls with the same points.
-void assign(const Points& pts, const std::vector<float>& centres, std::vector<float>& lanes,
-            std::vector<uint8_t>& labels, KernelPath path) {
-  if (lanes.size() != pts.n * pts.dim) {
-    lanes.resize(pts.n * pts.dim);
-    for (size_t i = 0; i < pts.n; ++i) {
-      for (size_t t = 0; t < pts.dim; ++t) lanes[t * pts.n + i] = pts.at(i)[t];
-    }
-  }
-  auto* kernel = path == KernelPath::kSimd ? kernels::nearest_centroid_lanes_simd
-                                           : kernels::nearest_centroid_lanes_scalar;
-  kernel(lanes.data(), pts.n, pts.dim, centres.data(), centres.size() / pts.dim, labels.data());
-}
-
 // The points' mean per-coordinate (weight-free) variance: scikit-learn's scale for its tolerance.
 double mean_variance(const Points& pts) {
   double total = 0;
@@ -501,12 +486,10 @@ VectorKMeansResult kmeans_vectors(std::span<const float> points, std::span<const
 void assign_nearest_vectors(std::span<const float> points, size_t dim,
                             std::span<const float> centroids, std::span<uint8_t> labels,
                             KernelPath path) {
-  const Points pts{points, {}, dim, points.size() / dim};
-  std::vector<float> centres(centroids.begin(), centroids.end());
-  std::vector<float> lanes;
-  std::vector<uint8_t> out(pts.n);
-  assign(pts, centres, lanes, out, path);
-  std::copy(out.begin(), out.end(), labels.begin());
+  const LanedPoints laned(points, {}, dim);
+  auto* kernel = path == KernelPath::kSimd ? kernels::nearest_centroid_lanes_simd
+                                           : kernels::nearest_centroid_lanes_scalar;
+  kernel(laned.lanes.data(), laned.n, dim, centroids.data(), centroids.size() / dim, labels.data());
 }
 
 }  // namespace mlpress::compress
