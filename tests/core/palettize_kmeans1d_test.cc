@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/compress/kmeans1d.h"
+#include "core/compress/kmeans1d_cost.h"
 #include "core/compress/kmeans1d_layered.h"
 
 namespace mlpress::compress {
@@ -175,6 +176,47 @@ TEST(KMeans1dTest, LargeInputAgreesWithItsOwnLabelsAndBeatsLloyd) {
     }
   }
   EXPECT_LE(r.cost, lloyd * (1 + 1e-12));
+}
+
+// clustering_from_starts interleaves one cluster's cost pass with the next one's sums; each sum
+// must still be exactly what two plain passes per cluster, in value order, give.
+TEST(KMeans1dTest, ClusteringFromStartsEqualsPlainPassesBitForBit) {
+  std::mt19937 rng(31);
+  std::normal_distribution<double> normal(0.0, 0.02);
+  for (int trial = 0; trial < 200; ++trial) {
+    const size_t n = 1 + rng() % 400;
+    std::vector<double> x(n), w(n);
+    for (double& v : x) v = normal(rng);
+    std::sort(x.begin(), x.end());
+    for (double& v : w) v = trial % 2 ? double(1 + rng() % 50) : 0.25 + normal(rng) * normal(rng);
+    for (double& v : w) v = std::fabs(v) + 1e-3;
+    // Starts: single values, long and short clusters side by side.
+    std::vector<size_t> starts = {0};
+    for (size_t i = 1; i < n; ++i) {
+      if (rng() % (trial % 3 == 0 ? 2 : 40) == 0) starts.push_back(i);
+    }
+    std::vector<double> want_centroids;
+    double want_cost = 0;
+    for (size_t c = 0; c < starts.size(); ++c) {
+      const size_t end = c + 1 < starts.size() ? starts[c + 1] : n;
+      const double first = x[starts[c]];
+      double sw = 0, s = 0;
+      for (size_t i = starts[c]; i < end; ++i) sw += w[i], s += w[i] * (x[i] - first);
+      const double centroid = first + s / sw;
+      want_centroids.push_back(centroid);
+      for (size_t i = starts[c]; i < end; ++i) {
+        const double d = x[i] - centroid;
+        want_cost += w[i] * d * d;
+      }
+    }
+    const KMeans1dResult got = clustering_from_starts(x, w, starts);
+    ASSERT_EQ(got.starts, starts);
+    ASSERT_EQ(got.centroids.size(), want_centroids.size());
+    for (size_t c = 0; c < want_centroids.size(); ++c) {
+      ASSERT_EQ(got.centroids[c], want_centroids[c]) << "trial " << trial << " cluster " << c;
+    }
+    ASSERT_EQ(got.cost, want_cost) << "trial " << trial;
+  }
 }
 
 }  // namespace
