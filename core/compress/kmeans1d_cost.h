@@ -17,6 +17,17 @@ class SegmentCost {
 
   size_t size() const { return prefix_.size() - 1; }
 
+  // Sums of weight, weight x value and weight x value^2 (values relative to the mean) before index
+  // i: what a solver needs to compare two clusters' costs without forming them.
+  // The empty constructor leaves a new vector's entries unwritten: the constructor writes each
+  // one once (zero-filling them first cost a third of it).
+  struct Prefix {
+    Prefix() {}
+    Prefix(double w_, double s_, double q_) : w(w_), s(s_), q(q_) {}
+    double w, s, q;
+  };
+  const Prefix& prefix(size_t i) const { return prefix_[i]; }
+
   // Values [i, j), i < j. Values are taken relative to the overall weighted mean so the sums
   // cancel as little as possible; the result is clamped at 0 (rounding can make it negative).
   double operator()(size_t i, size_t j) const {
@@ -30,14 +41,7 @@ class SegmentCost {
   }
 
  private:
-  // Sums of weight, weight x value and weight x value^2 before each index; kept together so one
-  // cost reads two cache lines, not six. The empty constructor leaves a new vector's entries
-  // unwritten: the constructor writes each one once (zero-filling them first cost a third of it).
-  struct Prefix {
-    Prefix() {}
-    Prefix(double w_, double s_, double q_) : w(w_), s(s_), q(q_) {}
-    double w, s, q;
-  };
+  // Kept together so one cost reads two cache lines, not six.
   std::vector<Prefix> prefix_;
 };
 

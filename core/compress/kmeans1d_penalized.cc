@@ -17,7 +17,15 @@ PenalizedSegmentation PenalizedSegmenter::solve(double lambda) {
   // c (newer, E[c] = best_c) at least as good as b at end j. Ties go to the newer start: it never
   // hurts the optimum and keeps the queue short.
   const auto wins = [&](size_t c, double best_c, const Candidate& b, size_t j) {
-    return best_c + cost(c, j) + lambda <= b.best + cost(b.start, j) + lambda;
+    const SegmentCost::Prefix& pc = cost.prefix(c);
+    const SegmentCost::Prefix& pb = cost.prefix(b.start);
+    const double d = (best_c - pc.q) - (b.best - pb.q);
+    const SegmentCost::Prefix& pj = cost.prefix(j);
+    const double wc = pj.w - pc.w;
+    const double sc = pj.s - pc.s;
+    const double wb = pj.w - pb.w;
+    const double sb = pj.s - pb.s;
+    return d * wc * wb <= sc * sc * wb - sb * sb * wc;
   };
 
   // The queue is q[head, tail); it slides forward and is moved back to the front of its buffer
