@@ -94,31 +94,39 @@ void scatter(const Work& w, const std::vector<size_t>& where, const std::vector<
 }
 
 void kmeans_scalar_group(const Work& w, size_t g) {
-  std::vector<float> x;
+  // A group spanning every channel, without a per-channel scale, is the values in element order:
+  // they are clustered in place and the indices written straight out, with no gathered copy and
+  // no element positions (12 bytes per element, a sixth of a large fp32 weight's peak memory).
+  const bool in_place = w.layout.group == w.layout.channels && !w.scale;
+  std::vector<float> gathered;
   std::vector<size_t> where;
   std::vector<double> weights;  // empty: all 1 (no per-channel scale)
-  gather_group(w, g, x, where, w.scale ? &weights : nullptr);
+  if (!in_place) gather_group(w, g, gathered, where, w.scale ? &weights : nullptr);
+  const std::vector<float>& x = in_place ? w.values : gathered;
   // Distinct values (-0 and +0 are one) with their summed weights.
   const std::vector<uint8_t>* fit = w.spec.fit_mask;
+  const auto fitted = [&](size_t j) { return (*fit)[in_place ? j : where[j]] != 0; };
   bool any_fitted = false;
   if (fit) {
-    for (size_t e : where) any_fitted = any_fitted || (*fit)[e];
+    for (size_t j = 0; j < x.size() && !any_fitted; ++j) any_fitted = fitted(j);
   }
   std::vector<float> fit_x;
   std::vector<double> fit_weights;
   if (any_fitted) {
     for (size_t j = 0; j < x.size(); ++j) {
-      if ((*fit)[where[j]])
+      if (fitted(j))
         fit_x.push_back(x[j]), fit_weights.push_back(weights.empty() ? 1.0 : weights[j]);
     }
   }
   const DistinctValues d = any_fitted ? distinct_weighted_values(fit_x, fit_weights)
                                       : distinct_weighted_values(x, weights);
-  const std::vector<double>& distinct = d.values;
-  const std::vector<double>& mass = d.weights;
-  const KMeans1dResult km = kmeans_1d_optimal(distinct, mass, w.entries);
+  const KMeans1dResult km = kmeans_1d_optimal(d.values, d.weights, w.entries);
   double* entry = w.group_lut(g);
   for (size_t c = 0; c < km.centroids.size(); ++c) entry[c] = w.to_dtype(km.centroids[c]);
+  if (in_place) {
+    assign_scalar(w, entry, km.centroids.size(), x, w.indices);
+    return;
+  }
   std::vector<uint8_t> idx;
   assign_scalar(w, entry, km.centroids.size(), x, idx);
   scatter(w, where, idx);
