@@ -6,6 +6,7 @@
 #include <numeric>
 #include <utility>
 
+#include "core/compress/count_below_table.h"
 #include "core/compress/distinct_values.h"
 #include "core/compress/fp16_convert.h"
 #include "core/compress/kmeans1d.h"
@@ -68,6 +69,12 @@ void assign_scalar(const Work& w, const double* entry, size_t count, const std::
                    std::vector<uint8_t>& out) {
   const std::vector<float> thresholds = midpoint_thresholds(entry, count);
   out.resize(x.size());
+  // A large LUT over many values (8-bit over a big fp32 weight): the bucket table finds each
+  // value's count with no search for most values; it pays for its table from here on.
+  if (thresholds.size() > 32 && x.size() >= 65536) {
+    CountBelowTable(thresholds).count(x.data(), x.size(), out.data());
+    return;
+  }
   auto* kernel =
       w.path == KernelPath::kSimd ? kernels::count_below_simd : kernels::count_below_scalar;
   kernel(x.data(), x.size(), thresholds.data(), thresholds.size(), out.data());
