@@ -128,7 +128,7 @@ PROTOBUF_SRC="$(src_dir protobuf)"
 
 # -ffile-prefix-map: no scratch path in __FILE__ strings, so that a rebuild is byte-identical.
 CFLAGS_COMMON="-O2 -ffile-prefix-map=$SCRATCH=/src"
-CXXFLAGS_COMMON="$CFLAGS_COMMON -fexceptions"  # the exception model of the core and bindings
+CXXFLAGS_COMMON="$CFLAGS_COMMON -fwasm-exceptions"  # the exception model of the core and bindings
 
 # --- zlib: the dfsg tarball lacks win32/, which its CMakeLists wants; compile it directly -----
 build_zlib() {

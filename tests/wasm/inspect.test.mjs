@@ -159,9 +159,11 @@ test('the module finds its .wasm by itself under Node.js', async () => {
 
 test('only the SIMD variant uses SIMD instructions', () => {
   // binaryen's wasm-opt (a dependency of Debian's emscripten) validates a module against a
-  // feature set: the baseline must pass without SIMD, the SIMD build must not.
+  // feature set: the baseline must pass without SIMD, the SIMD build must not. Both use wasm
+  // exception handling (-fwasm-exceptions, docs/wasm.md).
   const features = ['--mvp-features', '--enable-sign-ext', '--enable-mutable-globals',
-                    '--enable-bulk-memory', '--enable-nontrapping-float-to-int'];
+                    '--enable-bulk-memory', '--enable-nontrapping-float-to-int',
+                    '--enable-exception-handling'];
   const validate = (variant) => spawnSync(
       'wasm-opt', [...features, path.join(BUILD, `mlpress-${variant}.wasm`), '-o', '/dev/null'],
       { encoding: 'utf8' });

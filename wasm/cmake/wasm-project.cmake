@@ -25,10 +25,14 @@ set_property(TARGET mlpress_wasm_zlib APPEND PROPERTY INTERFACE_COMPILE_DEFINITI
 
 option(MLPRESS_WASM_SIMD "Build the wasm module with -msimd128" ON)
 
-# JS-based C++ exceptions (the Debian emscripten 3.1.6 cache has no wasm-EH libraries). Every
-# target compiles and links with it, so a core exception is caught where the bindings catch it.
-add_compile_options(-fexceptions)
-add_link_options(-fexceptions)
+# WebAssembly exception handling: a throw unwinds wasm frames natively. JS-based exceptions
+# (-fexceptions) route every call that may throw, in a frame with a catch or a destructor to run,
+# out through a JS `invoke_*` wrapper and back, which cost a tenth of a warm compress call.
+# emcc 3.1.6 names its wasm-EH system libraries `-except` (libc++-except.a, libunwind-except.a);
+# Debian's cache has them. Every target compiles and links with it, deps included
+# (scripts/build_wasm_deps.sh), so a core exception is caught where the bindings catch it.
+add_compile_options(-fwasm-exceptions)
+add_link_options(-fwasm-exceptions)
 if(MLPRESS_WASM_SIMD)
   add_compile_options(-msimd128)
 endif()
