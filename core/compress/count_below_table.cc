@@ -7,13 +7,6 @@
 namespace mlpress::compress {
 namespace {
 
-// Unsigned keys in the floats' order (negative floats reversed, positives above them; -0 as +0),
-// so a < b for floats exactly when key(a) < key(b).
-uint32_t order_key(float v) {
-  const uint32_t bits = float_bits(v == 0.0f ? 0.0f : v);
-  return (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
-}
-
 constexpr uint32_t kBucketShift = 16;
 constexpr size_t kBuckets = size_t(1) << (32 - kBucketShift);
 
@@ -22,7 +15,7 @@ constexpr size_t kBuckets = size_t(1) << (32 - kBucketShift);
 CountBelowTable::CountBelowTable(std::span<const float> thresholds) : below_(kBuckets + 1) {
   if (thresholds.size() > 255) throw std::invalid_argument("CountBelowTable: over 255 thresholds");
   keys_.reserve(thresholds.size() + kInside);
-  for (float t : thresholds) keys_.push_back(order_key(t));
+  for (float t : thresholds) keys_.push_back(float_order_key(t));
   // Above every finite value's key: the comparisons past the last threshold count nothing.
   keys_.insert(keys_.end(), kInside, UINT32_MAX);
   const size_t m = thresholds.size();
@@ -40,7 +33,7 @@ void CountBelowTable::count(const float* x, size_t n, uint8_t* out) const {
   const uint32_t* keys = keys_.data();
   const uint16_t* below = below_.data();
   for (size_t i = 0; i < n; ++i) {
-    const uint32_t key = order_key(x[i]);
+    const uint32_t key = float_order_key(x[i]);
     const uint32_t bucket = key >> kBucketShift;
     const uint32_t entry = below[bucket];
     uint32_t c = entry & 0xFFu;

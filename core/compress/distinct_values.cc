@@ -10,16 +10,6 @@
 namespace mlpress::compress {
 namespace {
 
-// Unsigned keys in the floats' order: negative floats reversed, positives above them; -0 as +0.
-uint32_t order_key(float v) {
-  const uint32_t bits = float_bits(v == 0.0f ? 0.0f : v);
-  return (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
-}
-
-float from_order_key(uint32_t key) {
-  return float_from_bits((key & 0x80000000u) ? (key & 0x7FFFFFFFu) : ~key);
-}
-
 // LSD radix sort by 8-bit digits of key_of(item); `scratch` is resized as needed.
 template <typename T, typename KeyOf>
 void radix_sort(std::vector<T>& items, std::vector<T>& scratch, KeyOf key_of) {
@@ -80,12 +70,12 @@ DistinctValues distinct_weighted_values(std::span<const float> x, std::span<cons
   const bool unit = std::all_of(weights.begin(), weights.end(), [](double w) { return w == 1.0; });
   if (unit) {
     std::vector<uint32_t> keys(x.size()), scratch;
-    for (size_t i = 0; i < x.size(); ++i) keys[i] = order_key(x[i]);
+    for (size_t i = 0; i < x.size(); ++i) keys[i] = float_order_key(x[i]);
     radix_sort(keys, scratch, [](uint32_t k) { return k; });
     for (size_t i = 0; i < keys.size();) {
       size_t j = i + 1;
       while (j < keys.size() && keys[j] == keys[i]) ++j;
-      out.values.push_back(double(from_order_key(keys[i])));
+      out.values.push_back(double(float_from_order_key(keys[i])));
       out.weights.push_back(double(j - i));
       i = j;
     }
@@ -96,13 +86,13 @@ DistinctValues distinct_weighted_values(std::span<const float> x, std::span<cons
     double weight;
   };
   std::vector<Item> items(x.size()), scratch;
-  for (size_t i = 0; i < x.size(); ++i) items[i] = {order_key(x[i]), weights[i]};
+  for (size_t i = 0; i < x.size(); ++i) items[i] = {float_order_key(x[i]), weights[i]};
   radix_sort(items, scratch, [](const Item& it) { return it.key; });
   for (size_t i = 0; i < items.size();) {
     double w = 0;
     size_t j = i;
     for (; j < items.size() && items[j].key == items[i].key; ++j) w += items[j].weight;
-    out.values.push_back(double(from_order_key(items[i].key)));
+    out.values.push_back(double(float_from_order_key(items[i].key)));
     out.weights.push_back(w);
     i = j;
   }

@@ -19,6 +19,17 @@ inline float float_from_bits(uint32_t u) {
   return f;
 }
 
+// Unsigned keys in the floats' order (negative floats reversed, positives above them; -0 as +0):
+// a < b for non-NaN floats exactly when float_order_key(a) < float_order_key(b).
+inline uint32_t float_order_key(float v) {
+  const uint32_t bits = float_bits(v == 0.0f ? 0.0f : v);
+  return (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
+}
+
+inline float float_from_order_key(uint32_t key) {
+  return float_from_bits((key & 0x80000000u) ? (key & 0x7FFFFFFFu) : ~key);
+}
+
 inline float fp16_to_float(uint16_t h) {
   const uint32_t sign = uint32_t(h & 0x8000u) << 16;
   const uint32_t exponent = (h >> 10) & 0x1Fu;
