@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include "core/io/error.h"
+#include "core/io/stdio_buffer.h"
 
 namespace mlpress {
 
@@ -46,6 +48,9 @@ void MemorySink::write_at(uint64_t offset, std::span<const std::byte> src) {
 }
 
 namespace {
+// FileSource's read-ahead window; reads longer than a quarter of it go straight to the caller.
+constexpr size_t kReadAheadBytes = size_t(256) << 10;
+
 std::string errno_text() { return std::strerror(errno); }
 
 void seek_or_throw(std::FILE* file, uint64_t offset, const std::string& path) {
@@ -68,10 +73,40 @@ FileSource::~FileSource() {
 
 void FileSource::read_at(uint64_t offset, std::span<std::byte> dst) {
   require_range(*this, offset, dst.size(), "read");
-  seek_or_throw(file_, offset, path_);
-  if (std::fread(dst.data(), 1, dst.size(), file_) != dst.size()) {
-    throw Error(path_ + ": short read of " + std::to_string(dst.size()) + " bytes at offset " +
-                std::to_string(offset));
+  if (dst.empty()) return;
+  if (offset >= window_offset_ && offset - window_offset_ <= window_size_ &&
+      dst.size() <= window_size_ - (offset - window_offset_)) {
+    std::memcpy(dst.data(), window_.data() + (offset - window_offset_), dst.size());
+    return;
+  }
+  if (dst.size() > kReadAheadBytes / 4) {
+    read_exact(offset, dst);
+    return;
+  }
+  window_.resize(kReadAheadBytes);
+  window_size_ = 0;
+  const size_t n = size_t(std::min<uint64_t>(kReadAheadBytes, size_ - offset));
+  read_exact(offset, std::span(window_).first(n));
+  window_offset_ = offset;
+  window_size_ = n;
+  std::memcpy(dst.data(), window_.data(), dst.size());
+}
+
+void FileSource::read_exact(uint64_t offset, std::span<std::byte> dst) {
+  size_t done = 0;
+  while (done < dst.size()) {
+    const ssize_t n = pread(fileno(file_), dst.data() + done, dst.size() - done,
+                            static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      throw Error(path_ + ": cannot read " + std::to_string(dst.size()) + " bytes at offset " +
+                  std::to_string(offset) + ": " + errno_text());
+    }
+    if (n == 0) {
+      throw Error(path_ + ": short read of " + std::to_string(dst.size()) + " bytes at offset " +
+                  std::to_string(offset));
+    }
+    done += size_t(n);
   }
 }
 
@@ -83,6 +118,7 @@ std::unique_ptr<MappedBytes> FileSource::map_range(uint64_t offset, uint64_t len
 FileSink::FileSink(const std::string& path) : path_(path) {
   file_ = std::fopen(path.c_str(), "wb+");
   if (!file_) throw Error(path + ": cannot open for writing: " + errno_text());
+  file_buffer_ = attach_stdio_buffer(file_);
 }
 
 FileSink::~FileSink() {

@@ -81,9 +81,18 @@ class FileSource final : public ByteSource {
   std::string describe() const override { return path_; }
 
  private:
+  // Reads [offset, offset + dst.size()) with positioned reads; throws on a short read.
+  void read_exact(uint64_t offset, std::span<std::byte> dst);
+
   std::string path_;
   std::FILE* file_ = nullptr;
   uint64_t size_ = 0;
+  // Small reads (a blob's 64-byte header, then its few KiB of data, weight after weight) are
+  // served from a window read ahead: one read call instead of a seek and a read for each, which
+  // in wasm are calls out to JavaScript.
+  std::vector<std::byte> window_;
+  uint64_t window_offset_ = 0;
+  size_t window_size_ = 0;
 };
 
 class FileSink final : public ByteSink {
@@ -101,7 +110,8 @@ class FileSink final : public ByteSink {
  private:
   std::string path_;
   std::FILE* file_ = nullptr;
-  uint64_t position_ = 0;  // the stream's offset after the last write
+  std::unique_ptr<char[]> file_buffer_;  // file_'s stdio buffer, until it is closed
+  uint64_t position_ = 0;                // the stream's offset after the last write
   // Where the bytes that may still sit in stdio's buffer begin (they end at position_); moved
   // by every seek and flush.
   uint64_t buffered_from_ = 0;

@@ -8,12 +8,14 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <set>
 #include <system_error>
 #include <utility>
 #include <vector>
 
 #include "core/io/error.h"
+#include "core/io/stdio_buffer.h"
 #include "core/io/temp_name.h"
 #include "core/package/crc32.h"
 #include "core/package/zip_records.h"
@@ -94,6 +96,7 @@ struct ZipWriter::Impl {
   std::string path;
   std::string temp;
   std::FILE* file = nullptr;
+  std::unique_ptr<char[]> file_buffer;  // file's stdio buffer, until it is closed
   uint64_t end = 0;  // bytes written; the file position is kept here between writes
   std::vector<Entry> entries;
   std::set<std::string> names;
@@ -370,8 +373,11 @@ class ZipWriter::Impl::StoredSink final : public ByteSink {
       zip_.append(src);
       size_ += src.size();
     } else if (offset + src.size() <= std::min<uint64_t>(size_, head_.size())) {
+      // The head goes to the file once, in finish(): a blob writer rewrites its header after
+      // every blob, and a patch costs two seeks, each flushing stdio's buffer (in wasm, every
+      // one a call out to JavaScript).
       std::memcpy(head_.data() + offset, src.data(), src.size());
-      zip_.patch(data_start_ + offset, src);
+      head_dirty_ = true;
     } else {
       zip_.fail(describe() + ": written out of order (" + std::to_string(src.size()) +
                 " bytes at offset " + std::to_string(offset) + ", the entry has " +
@@ -383,6 +389,8 @@ class ZipWriter::Impl::StoredSink final : public ByteSink {
 
   Entry finish() {
     const uint64_t head = std::min<uint64_t>(size_, head_.size());
+    if (head_dirty_) zip_.patch(data_start_, std::span(head_).first(size_t(head)));
+    head_dirty_ = false;
     const uint32_t head_crc = crc32_update(0, std::span(head_).first(size_t(head)));
     entry_.crc = crc32_combine_lengths(head_crc, crc_, size_ - head);
     entry_.size = entry_.compressed = size_;
@@ -414,7 +422,8 @@ class ZipWriter::Impl::StoredSink final : public ByteSink {
   uint64_t data_start_;  // file offset of the entry's first byte
   std::vector<std::byte> head_;
   uint64_t size_ = 0;
-  uint32_t crc_ = 0;  // of the bytes after the head
+  uint32_t crc_ = 0;         // of the bytes after the head
+  bool head_dirty_ = false;  // head_ was rewritten since it was appended
 };
 
 ZipWriter::ZipWriter(const std::string& path) : impl_(std::make_unique<Impl>()), path_(path) {
@@ -427,6 +436,7 @@ ZipWriter::ZipWriter(const std::string& path) : impl_(std::make_unique<Impl>()),
   const std::string temp = path + ".part-" + random_file_suffix();
   impl_->file = std::fopen(temp.c_str(), "wb+");
   if (!impl_->file) throw Error(path + ": cannot create zip archive: " + errno_text());
+  impl_->file_buffer = attach_stdio_buffer(impl_->file);
   impl_->temp = temp;
 }
 
