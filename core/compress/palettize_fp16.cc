@@ -70,7 +70,8 @@ bool palettize_fp16_kmeans(std::span<const uint16_t> bits, const PaletteLayout& 
   thread_local std::vector<uint8_t> table(65536, 0);
   thread_local Fp16Patterns all, fitted;
   // The groups of one weight share its distribution: each search starts from the last one's
-  // price (kmeans1d.h), which skips the coarse pricing once it lands k.
+  // price (kmeans1d.h), which skips the coarse pricing once it lands k. A weight of one group
+  // has no later search to hand a price to.
   KMeans1dPriceHint price_hint;
   for (size_t g = 0; g < layout.groups; ++g) {
     count_group(bits, layout, g, nullptr, counter, all);
@@ -80,7 +81,8 @@ bool palettize_fp16_kmeans(std::span<const uint16_t> bits, const PaletteLayout& 
       count_group(bits, layout, g, fit_mask->data(), counter, fitted);
       if (fitted.total > 0) fit = &fitted;
     }
-    const KMeans1dResult km = kmeans_1d_optimal(fit->values, fit->counts, entries, &price_hint);
+    const KMeans1dResult km = kmeans_1d_optimal(fit->values, fit->counts, entries,
+                                                layout.groups > 1 ? &price_hint : nullptr);
     double* entry = lut.data() + g * entries;
     for (size_t c = 0; c < km.centroids.size(); ++c) {
       entry[c] = double(fp16_to_float(fp16_from_double(km.centroids[c])));

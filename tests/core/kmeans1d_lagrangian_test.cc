@@ -148,11 +148,12 @@ TEST(KMeans1dLagrangianTest, ManyDistinctValuesUseTheCoarseFirstPrice) {
 }
 
 TEST(KMeans1dLagrangianTest, CoarsePriceLandsKInOneFullSolve) {
-  // From 16 values per cluster up, the first price is the middle of the price interval that gives
-  // k on a coarsened copy (runs bounded in count and in width, so the sparse tails stay fine). On
-  // smooth weights (a normal fp16-like group as palettize's grouped case has, heavy-tailed
-  // Student-t fp32 values) that price lands k on the first solve of the full values; on every
-  // input, including ties and blobs, the optimum equals the layered DP's.
+  // From 16 values per cluster up, the first price comes from a coarsened copy (runs bounded in
+  // count and in width, so the sparse tails stay fine). With a price hint it is the middle of the
+  // copy's interval of prices that give k: on smooth weights (a normal fp16-like group as
+  // palettize's grouped case has, heavy-tailed Student-t fp32 values) it lands k on the first
+  // solve of the full values. Without a hint it is any price of that interval: at most one more
+  // full solve. On every input, including ties and blobs, the optimum equals the layered DP's.
   std::mt19937_64 rng(77);
   std::student_t_distribution<double> heavy(3.0);
   for (int kind = 0; kind < 3; ++kind) {
@@ -170,16 +171,21 @@ TEST(KMeans1dLagrangianTest, CoarsePriceLandsKInOneFullSolve) {
       in = make_input(5, 20000, rng);  // blobs: f drops sharply, wide price intervals
     }
     for (size_t k : {4u, 16u, 64u}) {
-      LagrangianStats stats;
-      const auto starts = lagrangian_k_segmentation(in.x, in.w, k, &stats);
-      ASSERT_TRUE(starts.has_value()) << "kind " << kind << " k " << k;
-      EXPECT_GT(stats.coarse_solves, 0u);
-      if (kind < 2) {
-        EXPECT_EQ(stats.solves, 1u) << "kind " << kind << " k " << k;
-      }
       const KMeans1dResult ref = kmeans_1d_layered_dp(in.x, in.w, k);
-      const KMeans1dResult got = clustering_from_starts(in.x, in.w, *starts);
-      EXPECT_NEAR(got.cost, ref.cost, tolerance(in, k)) << "kind " << kind << " k " << k;
+      for (const bool with_hint : {true, false}) {
+        KMeans1dPriceHint hint;  // no price yet: only asks for the middle
+        LagrangianStats stats;
+        const auto starts =
+            lagrangian_k_segmentation(in.x, in.w, k, &stats, with_hint ? &hint : nullptr);
+        ASSERT_TRUE(starts.has_value()) << "kind " << kind << " k " << k;
+        EXPECT_GT(stats.coarse_solves, 0u);
+        if (kind < 2) {
+          EXPECT_LE(stats.solves, with_hint ? 1u : 2u)
+              << "kind " << kind << " k " << k << " hint " << with_hint;
+        }
+        const KMeans1dResult got = clustering_from_starts(in.x, in.w, *starts);
+        EXPECT_NEAR(got.cost, ref.cost, tolerance(in, k)) << "kind " << kind << " k " << k;
+      }
     }
   }
   // Tie-heavy inputs large enough to be coarsened: the search or the DP fallback, always optimal.
