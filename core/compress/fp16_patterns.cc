@@ -84,15 +84,27 @@ void Fp16PatternCounter::begin(size_t expected) {
   keys_.clear();
 }
 
-void Fp16PatternCounter::add(const uint16_t* bits, size_t n) {
+template <bool kMasked>
+void Fp16PatternCounter::add_elements(const uint16_t* bits, const uint8_t* mask, size_t n) {
+  // 1 for an element that counts, else 0. Unmasked it is the constant 1, which folds away: the
+  // loops are the plain ones (they vectorise where they did).
+  const auto counts = [mask](size_t i) -> uint32_t {
+    if constexpr (kMasked) {
+      return mask[i] ? 1 : 0;
+    } else {
+      (void)mask;
+      (void)i;
+      return 1;
+    }
+  };
   uint32_t* h = histogram_.data();
   switch (mode_) {
     case Mode::kScan: {
-      for (size_t i = 0; i < n; ++i) ++h[bits[i]];
+      for (size_t i = 0; i < n; ++i) h[bits[i]] += counts(i);
       // A separate pass, which vectorises: the largest magnitude bounds the scan in finish().
       uint16_t top = top_magnitude_;
       for (size_t i = 0; i < n; ++i) {
-        const uint16_t magnitude = bits[i] & 0x7FFFu;
+        const uint16_t magnitude = counts(i) ? uint16_t(bits[i] & 0x7FFFu) : uint16_t(0);
         top = magnitude > top ? magnitude : top;
       }
       top_magnitude_ = top;
@@ -101,48 +113,32 @@ void Fp16PatternCounter::add(const uint16_t* bits, size_t n) {
     case Mode::kMark: {
       uint64_t* present = present_.data();
       for (size_t i = 0; i < n; ++i) {
-        ++h[bits[i]];
-        present[bits[i] / 64] |= uint64_t(1) << (bits[i] % 64);
-      }
-      return;
-    }
-    case Mode::kSort: {
-      const size_t at = keys_.size();
-      keys_.resize(at + n);
-      uint16_t* keys = keys_.data() + at;
-      for (size_t i = 0; i < n; ++i) keys[i] = fp16_order_key(bits[i]);
-      return;
-    }
-  }
-}
-
-void Fp16PatternCounter::add_masked(const uint16_t* bits, const uint8_t* mask, size_t n) {
-  uint32_t* h = histogram_.data();
-  switch (mode_) {
-    case Mode::kScan: {
-      for (size_t i = 0; i < n; ++i) h[bits[i]] += mask[i] ? 1 : 0;
-      uint16_t top = top_magnitude_;
-      for (size_t i = 0; i < n; ++i) {
-        const uint16_t magnitude = mask[i] ? uint16_t(bits[i] & 0x7FFFu) : uint16_t(0);
-        top = magnitude > top ? magnitude : top;
-      }
-      top_magnitude_ = top;
-      return;
-    }
-    case Mode::kMark: {
-      uint64_t* present = present_.data();
-      for (size_t i = 0; i < n; ++i) {
-        h[bits[i]] += mask[i] ? 1 : 0;
-        present[bits[i] / 64] |= uint64_t(mask[i] ? 1 : 0) << (bits[i] % 64);
+        h[bits[i]] += counts(i);
+        present[bits[i] / 64] |= uint64_t(counts(i)) << (bits[i] % 64);
       }
       return;
     }
     case Mode::kSort:
-      for (size_t i = 0; i < n; ++i) {
-        if (mask[i]) keys_.push_back(fp16_order_key(bits[i]));
+      if constexpr (kMasked) {
+        for (size_t i = 0; i < n; ++i) {
+          if (mask[i]) keys_.push_back(fp16_order_key(bits[i]));
+        }
+      } else {
+        const size_t at = keys_.size();
+        keys_.resize(at + n);
+        uint16_t* keys = keys_.data() + at;
+        for (size_t i = 0; i < n; ++i) keys[i] = fp16_order_key(bits[i]);
       }
       return;
   }
+}
+
+void Fp16PatternCounter::add(const uint16_t* bits, size_t n) {
+  add_elements<false>(bits, nullptr, n);
+}
+
+void Fp16PatternCounter::add_masked(const uint16_t* bits, const uint8_t* mask, size_t n) {
+  add_elements<true>(bits, mask, n);
 }
 
 void Fp16PatternCounter::finish(Fp16Patterns& out) {

@@ -47,6 +47,9 @@ class Fp16PatternCounter {
 
  private:
   enum class Mode { kSort, kMark, kScan };
+  // add (kMasked false: `mask` unused) and add_masked, one walk per mode.
+  template <bool kMasked>
+  void add_elements(const uint16_t* bits, const uint8_t* mask, size_t n);
   void finish_marked(Fp16Patterns& out);
   void finish_scanned(Fp16Patterns& out);
   void finish_sorted(Fp16Patterns& out);
