@@ -34,14 +34,16 @@ constexpr uint16_t kNeedDeflatedOrDirectory = 20;
 constexpr uint16_t kNeedZip64 = 45;
 constexpr uint16_t kMethodStored = 0;
 constexpr uint16_t kMethodDeflated = 8;
-constexpr uint16_t kFlagMaximumCompression = 1 << 1;  // deflate level 8-9
 constexpr uint16_t kFlagUtf8Name = 1 << 11;
 // Every entry gets the same timestamp and Unix mode (see the header).
 constexpr uint16_t kDosTime = 0;                        // 00:00:00
 constexpr uint16_t kDosDate = (0 << 9) | (1 << 5) | 1;  // 1980-01-01
 constexpr uint32_t kFileMode = 0100644;
 constexpr uint32_t kDirMode = 040755;
-constexpr int kDeflateLevel = 9;     // libzip's default for ZIP_CM_DEFLATE
+// zlib's default level (general purpose flags 0, "normal"). Level 9 took 2.3 times as long on a
+// 192 KB model.mlmodel for a 4% smaller entry (11,195 against 11,711 bytes), and the model is the
+// one entry deflated; weight.bin is stored.
+constexpr int kDeflateLevel = 6;
 constexpr int kDeflateMemLevel = 9;  // libzip's MAX_MEM_LEVEL
 constexpr size_t kChunk = size_t(1) << 20;
 constexpr uint64_t kRecordLimit = kZip64Marker;  // 32-bit fields: this value and up go to ZIP64
@@ -183,7 +185,6 @@ struct ZipWriter::Impl {
     entry.offset = end;
     const bool directory = !name.empty() && name.back() == '/';
     entry.need = (method == kMethodDeflated || directory) ? kNeedDeflatedOrDirectory : kNeedStored;
-    if (method == kMethodDeflated) entry.flags |= kFlagMaximumCompression;
     if (has_non_ascii(name)) entry.flags |= kFlagUtf8Name;
     return entry;
   }
@@ -255,8 +256,8 @@ struct ZipWriter::Impl {
     entries.push_back(std::move(entry));
   }
 
-  // Deflates (level 9, raw deflate, as libzip does) what `next` hands out until it returns an
-  // empty span, and writes it.
+  // Deflates (level 6, raw deflate, as libzip does at that level) what `next` hands out until it
+  // returns an empty span, and writes it.
   template <typename Next>
   void deflate_entry(Entry& entry, Next&& next) {
     z_stream stream{};

@@ -1,7 +1,7 @@
 #pragma once
 // Writes a new zip archive. Entries are written into a temporary file beside the output as they
 // are added, in that order, and close() renames it into place, so an existing file is replaced
-// only by a complete archive. Files are deflated (level 9) or stored; a stored entry can also be
+// only by a complete archive. Files are deflated (level 6) or stored; a stored entry can also be
 // streamed (begin_stored), which is how a package's weight.bin goes straight from the blob
 // writer into the archive, with a running CRC-32 and without a staged copy. ZIP64 records are
 // written where sizes, offsets or the entry count need them. Every entry gets the same time and

@@ -272,7 +272,7 @@ TEST_F(ZipWriterTest, NoOtherEntryWhileOneIsStreamed) {
 }
 
 // The same entries written by libzip (as mlpress wrote archives before it had its own writer):
-// fixed time and modes, level-9 deflate, stored where asked.
+// fixed time and modes, level-6 deflate, stored where asked.
 struct RefEntry {
   std::string name;
   std::vector<std::byte> data;
@@ -293,7 +293,7 @@ void write_with_libzip(const std::string& path, const std::vector<RefEntry>& ent
       index = zip_file_add(archive, entry.name.c_str(), source, ZIP_FL_ENC_UTF_8);
       ASSERT_GE(index, 0);
       ASSERT_EQ(zip_set_file_compression(archive, zip_uint64_t(index),
-                                         entry.store ? ZIP_CM_STORE : ZIP_CM_DEFLATE, 0),
+                                         entry.store ? ZIP_CM_STORE : ZIP_CM_DEFLATE, 6),
                 0);
     }
     ASSERT_GE(index, 0) << entry.name;
