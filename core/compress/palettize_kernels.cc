@@ -134,7 +134,17 @@ void fp16_index_table(const uint16_t* patterns, size_t count, const float* thres
 }
 
 void lookup_fp16_indices(const uint16_t* bits, size_t n, const uint8_t* table, uint8_t* out) {
-  for (size_t i = 0; i < n; ++i) out[i] = table[bits[i]];
+  // Eight at a time, loads before stores (the pointers do not overlap): the one-element loop is
+  // so short that where the linker happens to place it decided its speed (a 16 x 1M fp16 weight
+  // set: 15% or 26% of the whole run, from one build to the next).
+  const uint16_t* __restrict in = bits;
+  const uint8_t* __restrict lut = table;
+  uint8_t* __restrict to = out;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (size_t j = 0; j < 8; ++j) to[i + j] = lut[in[i + j]];
+  }
+  for (; i < n; ++i) to[i] = lut[in[i]];
 }
 
 void nearest_centroid_lanes_scalar(const float* points_t, size_t n, size_t dim,
