@@ -1,7 +1,8 @@
 #pragma once
 // A larger buffer for an output stdio stream. The default (4 KiB in glibc, 1 KiB in Emscripten's
 // musl) turns a package's many small blob writes into as many write calls, and in wasm every
-// call goes out to JavaScript (NODEFS, WORKERFS); a few hundred KiB gathers them.
+// call goes out to JavaScript (NODEFS under Node.js, the page's SPILLFS); a few hundred KiB
+// gathers them.
 #include <cstddef>
 #include <cstdio>
 #include <memory>
