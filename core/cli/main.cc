@@ -17,6 +17,7 @@
 #include "core/cli/plan_commands.h"
 #include "core/inspect/inspect.h"
 #include "core/io/error.h"
+#include "core/io/mapped_file_faults.h"
 #include "core/rewrite/decompress.h"
 #include "core/rewrite/report_json.h"
 #include "core/rewrite/rewrite.h"
@@ -251,6 +252,8 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 #endif
+  // An input cut short by another program while mapped: an error naming it, not a crash.
+  mlpress::install_mapped_file_fault_handler();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return usage_error("no command given");
   if (args[0] == "--help" || args[0] == "-h") {

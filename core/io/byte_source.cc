@@ -112,7 +112,7 @@ void FileSource::read_exact(uint64_t offset, std::span<std::byte> dst) {
 
 std::unique_ptr<MappedBytes> FileSource::map_range(uint64_t offset, uint64_t length) {
   require_range(*this, offset, length, "read");
-  return map_file_range(fileno(file_), offset, length);
+  return map_file_range(fileno(file_), offset, length, path_);
 }
 
 FileSink::FileSink(const std::string& path) : path_(path) {

@@ -7,6 +7,8 @@
 
 #include <limits>
 
+#include "core/io/mapped_file_faults.h"
+
 namespace mlpress {
 
 #ifndef __EMSCRIPTEN__
@@ -14,9 +16,15 @@ namespace {
 
 class FileRangeMapping final : public MappedBytes {
  public:
-  FileRangeMapping(void* base, size_t mapped_length, size_t skip, size_t length)
-      : base_(base), mapped_length_(mapped_length), skip_(skip), length_(length) {}
-  ~FileRangeMapping() override { munmap(base_, mapped_length_); }
+  FileRangeMapping(void* base, size_t mapped_length, size_t skip, size_t length,
+                   std::string_view name, uint64_t file_offset)
+      : base_(base), mapped_length_(mapped_length), skip_(skip), length_(length) {
+    note_mapped_range(base_, mapped_length_, name, file_offset);
+  }
+  ~FileRangeMapping() override {
+    forget_mapped_range(base_);
+    munmap(base_, mapped_length_);
+  }
   FileRangeMapping(const FileRangeMapping&) = delete;
   FileRangeMapping& operator=(const FileRangeMapping&) = delete;
 
@@ -33,7 +41,8 @@ class FileRangeMapping final : public MappedBytes {
 
 }  // namespace
 
-std::unique_ptr<MappedBytes> map_file_range(int fd, uint64_t offset, uint64_t length) {
+std::unique_ptr<MappedBytes> map_file_range(int fd, uint64_t offset, uint64_t length,
+                                            std::string_view name) {
   if (fd < 0 || length < kMinMappedBytes) return nullptr;
   const long page = sysconf(_SC_PAGESIZE);
   if (page <= 0) return nullptr;
@@ -47,12 +56,15 @@ std::unique_ptr<MappedBytes> map_file_range(int fd, uint64_t offset, uint64_t le
   const size_t mapped_length = size_t(skip + length);
   void* base = mmap(nullptr, mapped_length, PROT_READ, MAP_PRIVATE, fd, off_t(start));
   if (base == MAP_FAILED) return nullptr;
-  return std::make_unique<FileRangeMapping>(base, mapped_length, size_t(skip), size_t(length));
+  return std::make_unique<FileRangeMapping>(base, mapped_length, size_t(skip), size_t(length), name,
+                                            start);
 }
 
 #else
 
-std::unique_ptr<MappedBytes> map_file_range(int, uint64_t, uint64_t) { return nullptr; }
+std::unique_ptr<MappedBytes> map_file_range(int, uint64_t, uint64_t, std::string_view) {
+  return nullptr;
+}
 
 #endif
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 
 namespace mlpress {
 
@@ -24,9 +25,11 @@ inline constexpr uint64_t kMinMappedBytes = uint64_t{64} << 10;
 // Maps [offset, offset + length) of the open file `fd` read-only and private (the file can never
 // be written through it). Returns nullptr when the range is shorter than kMinMappedBytes, when
 // mmap is unavailable (wasm) or when it fails; the caller then reads the range instead. The
-// caller has checked that the range lies inside the file; a file cut short after that would
-// fault on access rather than fail a read, which is why only files this process opened as
-// inputs (never written while being read) are mapped.
-std::unique_ptr<MappedBytes> map_file_range(int fd, uint64_t offset, uint64_t length);
+// caller has checked that the range lies inside the file; a file cut short after that faults on
+// access rather than failing a read, which is why only files this process opened as inputs
+// (never written while being read) are mapped, and why each mapping is recorded under `name`
+// (mapped_file_faults.h): the CLI's SIGBUS handler then names the file and exits.
+std::unique_ptr<MappedBytes> map_file_range(int fd, uint64_t offset, uint64_t length,
+                                            std::string_view name);
 
 }  // namespace mlpress

@@ -1,0 +1,130 @@
+#include "core/io/mapped_file_faults.h"
+
+#ifndef __EMSCRIPTEN__
+#include <signal.h>
+#include <unistd.h>
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+
+namespace mlpress {
+namespace {
+
+// Slots are claimed and released without locks, so the handler (which may interrupt any thread,
+// even one holding a lock) only ever reads them: `begin` 0 is free, 1 is being filled in, and
+// anything else is a published mapping whose other fields were written before it.
+constexpr size_t kSlots = 128;
+constexpr size_t kNameBytes = 512;
+constexpr uintptr_t kFree = 0;
+constexpr uintptr_t kFilling = 1;
+
+struct Slot {
+  std::atomic<uintptr_t> begin{kFree};
+  uintptr_t end = 0;
+  uint64_t offset = 0;
+  char name[kNameBytes] = {};
+};
+
+Slot g_slots[kSlots];
+
+// Appends `text` to out[0, capacity - 1), keeping it NUL-terminated.
+void append(char* out, size_t capacity, size_t& used, const char* text, size_t n) {
+  const size_t room = used + 1 < capacity ? capacity - 1 - used : 0;
+  const size_t take = n < room ? n : room;
+  std::memcpy(out + used, text, take);
+  used += take;
+  out[used] = '\0';
+}
+
+void append_number(char* out, size_t capacity, size_t& used, uint64_t value) {
+  char digits[24];
+  size_t n = 0;
+  do {
+    digits[sizeof digits - 1 - n++] = char('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  append(out, capacity, used, digits + sizeof digits - n, n);
+}
+
+#ifndef __EMSCRIPTEN__
+void on_sigbus(int sig, siginfo_t* info, void*) {
+  char message[kNameBytes + 256];
+  if (info && describe_mapped_fault(info->si_addr, message, sizeof message)) {
+    const size_t n = std::strlen(message);
+    size_t done = 0;
+    while (done < n) {
+      const ssize_t w = write(STDERR_FILENO, message + done, n - done);
+      if (w <= 0) break;
+      done += size_t(w);
+    }
+    _exit(1);
+  }
+  // Not one of ours: the default action, as if no handler were installed.
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+#endif
+
+}  // namespace
+
+void note_mapped_range(const void* begin, size_t length, std::string_view name, uint64_t offset) {
+  const uintptr_t b = reinterpret_cast<uintptr_t>(begin);
+  if (b <= kFilling) return;
+  for (Slot& slot : g_slots) {
+    uintptr_t expected = kFree;
+    if (!slot.begin.compare_exchange_strong(expected, kFilling, std::memory_order_acquire)) {
+      continue;
+    }
+    slot.end = b + length;
+    slot.offset = offset;
+    const size_t n = std::min(name.size(), kNameBytes - 1);
+    std::memcpy(slot.name, name.data(), n);
+    slot.name[n] = '\0';
+    slot.begin.store(b, std::memory_order_release);
+    return;
+  }
+}
+
+void forget_mapped_range(const void* begin) {
+  const uintptr_t b = reinterpret_cast<uintptr_t>(begin);
+  for (Slot& slot : g_slots) {
+    uintptr_t expected = b;
+    if (slot.begin.compare_exchange_strong(expected, kFree, std::memory_order_release)) return;
+  }
+}
+
+bool describe_mapped_fault(const void* address, char* out, size_t capacity) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(address);
+  for (const Slot& slot : g_slots) {
+    const uintptr_t b = slot.begin.load(std::memory_order_acquire);
+    if (b <= kFilling || a < b || a >= slot.end) continue;
+    size_t used = 0;
+    if (capacity > 0) out[0] = '\0';
+    const char* const lead = "mlpress: error: ";
+    append(out, capacity, used, lead, std::strlen(lead));
+    append(out, capacity, used, slot.name, std::strlen(slot.name));
+    const char* const middle =
+        ": the file was cut short while it was being read (another program changed it): no "
+        "data at offset ";
+    append(out, capacity, used, middle, std::strlen(middle));
+    append_number(out, capacity, used, slot.offset + (a - b));
+    const char* const tail = "; nothing was written to the output\n";
+    append(out, capacity, used, tail, std::strlen(tail));
+    return true;
+  }
+  return false;
+}
+
+void install_mapped_file_fault_handler() {
+#ifndef __EMSCRIPTEN__
+  struct sigaction action {};
+  action.sa_sigaction = on_sigbus;
+  action.sa_flags = SA_SIGINFO;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGBUS, &action, nullptr);
+#endif
+}
+
+}  // namespace mlpress
