@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstring>
 
+#include "core/io/temporary_outputs.h"
+
 namespace mlpress {
 namespace {
 
@@ -59,6 +61,7 @@ void on_sigbus(int sig, siginfo_t* info, void*) {
       if (w <= 0) break;
       done += size_t(w);
     }
+    remove_noted_temporary_outputs();
     _exit(1);
   }
   // Not one of ours: the default action, as if no handler were installed.

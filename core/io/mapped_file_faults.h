@@ -3,9 +3,9 @@
 // place, say) makes the next access past its new end raise SIGBUS, which would kill the process
 // without a word. The mappings (file_mapping.h) are registered here, and a SIGBUS handler turns a
 // fault inside one into an error naming the file and the offset, and exit status 1, as an error
-// thrown elsewhere gives. Native only; the CLI installs the handler. Temporary outputs beside
-// the output are left behind, as after any abnormal end; the output itself is never touched
-// before its complete temporary is renamed over it.
+// thrown elsewhere gives. Native only; the CLI installs the handler. Before it exits, the
+// handler removes the temporary outputs noted in temporary_outputs.h; the output itself is
+// never touched before its complete temporary is renamed over it.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -93,6 +93,8 @@ PackageWriter::PackageWriter(const std::string& out_path)
   if (!fs::is_directory(parent))
     throw Error(out_.string() + ": folder " + parent.string() + " does not exist");
   staging_ = parent / ("." + out_.filename().string() + ".mlpress-" + random_file_suffix());
+  staging_note_ = TemporaryOutputNote(staging_.string());
+  staging_zip_note_ = TemporaryOutputNote(staging_.string() + ".zip");
   if (kind_ == OutputKind::Directory) make_staging();
 }
 
@@ -206,6 +208,8 @@ uint64_t PackageWriter::commit() {
       throw Error(out_.string() + ": cannot move the finished package into place: " + ec.message());
   }
   committed_ = true;
+  staging_note_.forget();
+  staging_zip_note_.forget();
   return total;
 }
 
@@ -253,6 +257,8 @@ uint64_t PackageWriter::commit_zip(std::vector<std::string> files,
   const uint64_t size = fs::file_size(out_);
   if (staging_made_) fs::remove_all(staging_, ec);
   committed_ = true;
+  staging_note_.forget();
+  staging_zip_note_.forget();
   return size;
 }
 

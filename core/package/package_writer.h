@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/io/byte_source.h"
+#include "core/io/temporary_outputs.h"
 
 namespace mlpress {
 
@@ -81,6 +82,9 @@ class PackageWriter {
   bool committed_ = false;
   std::unique_ptr<ZipWriter> zip_;  // zip output: made by the first open_file, or by commit()
   bool streamed_ = false;           // the archive's streamed entry is taken
+  // staging_ and its ".zip", for the fault handler (temporary_outputs.h), until commit.
+  TemporaryOutputNote staging_note_;
+  TemporaryOutputNote staging_zip_note_;
 };
 
 // Output kind from the path, or throws naming the path.

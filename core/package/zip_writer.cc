@@ -17,6 +17,7 @@
 #include "core/io/error.h"
 #include "core/io/stdio_buffer.h"
 #include "core/io/temp_name.h"
+#include "core/io/temporary_outputs.h"
 #include "core/package/crc32.h"
 #include "core/package/zip_records.h"
 
@@ -99,6 +100,7 @@ struct ZipWriter::Impl {
   std::string temp;
   std::FILE* file = nullptr;
   std::unique_ptr<char[]> file_buffer;  // file's stdio buffer, until it is closed
+  TemporaryOutputNote temp_note;        // temp, for the fault handler, until renamed or removed
   uint64_t end = 0;  // bytes written; the file position is kept here between writes
   std::vector<Entry> entries;
   std::set<std::string> names;
@@ -121,6 +123,7 @@ struct ZipWriter::Impl {
       std::error_code ec;
       fs::remove(temp, ec);
       temp.clear();
+      temp_note.forget();
     }
   }
 
@@ -439,6 +442,7 @@ ZipWriter::ZipWriter(const std::string& path) : impl_(std::make_unique<Impl>()),
   if (!impl_->file) throw Error(path + ": cannot create zip archive: " + errno_text());
   impl_->file_buffer = attach_stdio_buffer(impl_->file);
   impl_->temp = temp;
+  impl_->temp_note = TemporaryOutputNote(temp);
 }
 
 ZipWriter::~ZipWriter() = default;
@@ -542,6 +546,7 @@ void ZipWriter::close() {
   fs::rename(impl_->temp, path_, ec);
   if (ec) impl_->fail(path_ + ": cannot write zip archive: " + ec.message());
   impl_->temp.clear();
+  impl_->temp_note.forget();
   impl_->closed = true;
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/config/resolve.h"
 #include "core/io/error.h"
+#include "core/io/temporary_outputs.h"
 #include "core/mil/blob_files.h"
 #include "core/mil/dtype.h"
 #include "core/mil/model_file.h"
@@ -627,6 +628,7 @@ class StepFolder {
     std::error_code ec;
     fs::create_directory(path_, ec);
     if (ec) throw Error(path_.string() + ": cannot create a temporary folder: " + ec.message());
+    note_ = TemporaryOutputNote(path_.string());
   }
   ~StepFolder() {
     std::error_code ec;
@@ -640,6 +642,7 @@ class StepFolder {
 
  private:
   fs::path path_;
+  TemporaryOutputNote note_;  // path_, for the fault handler (temporary_outputs.h)
 };
 
 // One step (or none: a lossless rewrite) from in_path to out_path. `all_steps` are the job's

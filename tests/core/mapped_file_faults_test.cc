@@ -1,7 +1,8 @@
 // A mapped input cut short by another process while it is read: the recorded mapping turns the
-// SIGBUS into the CLI's error (the file's name, the offset, exit status 1) instead of a crash.
-// The fault is real: a file is mapped, truncated, and read past its new end in a child process
-// (a gtest death test), with the handler the CLI installs.
+// SIGBUS into the CLI's error (the file's name, the offset, exit status 1) instead of a crash,
+// and the noted temporary outputs are removed. The fault is real: a file is mapped, truncated,
+// and read past its new end in a child process (a gtest death test), with the handler the CLI
+// installs.
 #include "core/io/mapped_file_faults.h"
 
 #include <gtest/gtest.h>
@@ -9,12 +10,14 @@
 
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/io/byte_source.h"
+#include "core/io/temporary_outputs.h"
 #include "tests/core/temp_dir_test.h"
 
 namespace mlpress {
@@ -56,11 +59,46 @@ TEST_F(MappedFileFaultsTest, AFaultIsDescribedOnlyInsideALiveMapping) {
   EXPECT_FALSE(describe_mapped_fault(inside, message, sizeof message)) << "unmapped, forgotten";
 }
 
+// A staging folder as PackageWriter makes one: nested folders and files.
+std::filesystem::path make_tree(const std::filesystem::path& root) {
+  std::filesystem::create_directories(root / "Data" / "com.apple.CoreML" / "weights");
+  for (int i = 0; i < 40; ++i) {
+    std::ofstream(root / ("file" + std::to_string(i))) << "x";
+  }
+  std::ofstream(root / "Data" / "com.apple.CoreML" / "weights" / "weight.bin") << "w";
+  return root;
+}
+
+TEST_F(MappedFileFaultsTest, NotedTemporaryOutputsAreRemovedUntilForgotten) {
+  const auto noted = make_tree(dir_ / ".out.mlpackage.mlpress-1");
+  const auto forgotten = make_tree(dir_ / ".out.mlpackage.mlpress-2");
+  const auto file = dir_ / ".out.zip.part-3";
+  std::ofstream(file) << "zip";
+  {
+    TemporaryOutputNote a(noted.string());
+    TemporaryOutputNote b(forgotten.string());
+    TemporaryOutputNote c(file.string());
+    TemporaryOutputNote moved = std::move(c);
+    b.forget();
+    remove_noted_temporary_outputs();
+  }
+  EXPECT_FALSE(std::filesystem::exists(noted));
+  EXPECT_FALSE(std::filesystem::exists(file));
+  EXPECT_TRUE(std::filesystem::exists(forgotten / "Data" / "com.apple.CoreML" / "weights"));
+  // Gone from the notes with their objects: nothing more is removed.
+  const auto later = make_tree(dir_ / ".out.mlpackage.mlpress-1");
+  remove_noted_temporary_outputs();
+  EXPECT_TRUE(std::filesystem::exists(later / "file0"));
+}
+
 TEST_F(MappedFileFaultsTest, ReadingPastATruncationExitsWithTheError) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  // Forked at this point (no threads run here), so the child sees the same folder as the test.
+  GTEST_FLAG_SET(death_test_style, "fast");
   const std::string path = write_file(size_t(256) << 10);
+  const auto staging = make_tree(dir_ / ".out.mlpackage.mlpress-4");
   EXPECT_EXIT(
       {
+        TemporaryOutputNote note(staging.string());
         install_mapped_file_fault_handler();
         FileSource source(path);
         const auto mapped = source.map_range(0, size_t(256) << 10);
@@ -70,6 +108,7 @@ TEST_F(MappedFileFaultsTest, ReadingPastATruncationExitsWithTheError) {
         _exit(int(b) == 0 ? 4 : 5);
       },
       testing::ExitedWithCode(1), "weight\\.bin: the file was cut short.*offset 200000");
+  EXPECT_FALSE(std::filesystem::exists(staging)) << "the handler removes noted outputs";
 }
 
 }  // namespace
