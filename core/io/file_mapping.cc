@@ -18,11 +18,13 @@ class FileRangeMapping final : public MappedBytes {
  public:
   FileRangeMapping(void* base, size_t mapped_length, size_t skip, size_t length,
                    std::string_view name, uint64_t file_offset)
-      : base_(base), mapped_length_(mapped_length), skip_(skip), length_(length) {
-    note_mapped_range(base_, mapped_length_, name, file_offset);
-  }
+      : base_(base),
+        mapped_length_(mapped_length),
+        skip_(skip),
+        length_(length),
+        noted_(note_mapped_range(base_, mapped_length_, name, file_offset)) {}
   ~FileRangeMapping() override {
-    forget_mapped_range(base_);
+    forget_mapped_range(noted_);
     munmap(base_, mapped_length_);
   }
   FileRangeMapping(const FileRangeMapping&) = delete;
@@ -37,6 +39,7 @@ class FileRangeMapping final : public MappedBytes {
   size_t mapped_length_;
   size_t skip_;  // from the page boundary the mapping starts at to the range's first byte
   size_t length_;
+  int noted_;  // mapped_file_faults.h's record of the mapping
 };
 
 }  // namespace

@@ -6,33 +6,28 @@
 #endif
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 
+#include "core/io/signal_safe_slots.h"
 #include "core/io/temporary_outputs.h"
 
 namespace mlpress {
 namespace {
 
-// Slots are claimed and released without locks, so the handler (which may interrupt any thread,
-// even one holding a lock) only ever reads them: `begin` 0 is free, 1 is being filled in, and
-// anything else is a published mapping whose other fields were written before it.
-constexpr size_t kSlots = 128;
 constexpr size_t kNameBytes = 512;
-constexpr uintptr_t kFree = 0;
-constexpr uintptr_t kFilling = 1;
 
-struct Slot {
-  std::atomic<uintptr_t> begin{kFree};
+struct Mapping {
+  uintptr_t begin = 0;
   uintptr_t end = 0;
-  uint64_t offset = 0;
+  uint64_t offset = 0;  // in the file, of begin
   char name[kNameBytes] = {};
 };
 
-Slot g_slots[kSlots];
+SignalSafeSlots<Mapping, 128> g_mappings;
 
 // Appends `text` to out[0, capacity - 1), keeping it NUL-terminated.
 void append(char* out, size_t capacity, size_t& used, const char* text, size_t n) {
+  if (capacity == 0) return;
   const size_t room = used + 1 < capacity ? capacity - 1 - used : 0;
   const size_t take = n < room ? n : room;
   std::memcpy(out + used, text, take);
@@ -72,52 +67,37 @@ void on_sigbus(int sig, siginfo_t* info, void*) {
 
 }  // namespace
 
-void note_mapped_range(const void* begin, size_t length, std::string_view name, uint64_t offset) {
-  const uintptr_t b = reinterpret_cast<uintptr_t>(begin);
-  if (b <= kFilling) return;
-  for (Slot& slot : g_slots) {
-    uintptr_t expected = kFree;
-    if (!slot.begin.compare_exchange_strong(expected, kFilling, std::memory_order_acquire)) {
-      continue;
-    }
-    slot.end = b + length;
-    slot.offset = offset;
+int note_mapped_range(const void* begin, size_t length, std::string_view name, uint64_t offset) {
+  return g_mappings.add([&](Mapping& m) {
+    m.begin = reinterpret_cast<uintptr_t>(begin);
+    m.end = m.begin + length;
+    m.offset = offset;
     const size_t n = std::min(name.size(), kNameBytes - 1);
-    std::memcpy(slot.name, name.data(), n);
-    slot.name[n] = '\0';
-    slot.begin.store(b, std::memory_order_release);
-    return;
-  }
+    std::memcpy(m.name, name.data(), n);
+    m.name[n] = '\0';
+  });
 }
 
-void forget_mapped_range(const void* begin) {
-  const uintptr_t b = reinterpret_cast<uintptr_t>(begin);
-  for (Slot& slot : g_slots) {
-    uintptr_t expected = b;
-    if (slot.begin.compare_exchange_strong(expected, kFree, std::memory_order_release)) return;
-  }
-}
+void forget_mapped_range(int slot) { g_mappings.remove(slot); }
 
 bool describe_mapped_fault(const void* address, char* out, size_t capacity) {
   const uintptr_t a = reinterpret_cast<uintptr_t>(address);
-  for (const Slot& slot : g_slots) {
-    const uintptr_t b = slot.begin.load(std::memory_order_acquire);
-    if (b <= kFilling || a < b || a >= slot.end) continue;
+  return g_mappings.find([&](const Mapping& m) {
+    if (a < m.begin || a >= m.end) return false;
     size_t used = 0;
     if (capacity > 0) out[0] = '\0';
     const char* const lead = "mlpress: error: ";
     append(out, capacity, used, lead, std::strlen(lead));
-    append(out, capacity, used, slot.name, std::strlen(slot.name));
+    append(out, capacity, used, m.name, std::strlen(m.name));
     const char* const middle =
         ": the file was cut short while it was being read (another program changed it): no "
         "data at offset ";
     append(out, capacity, used, middle, std::strlen(middle));
-    append_number(out, capacity, used, slot.offset + (a - b));
+    append_number(out, capacity, used, m.offset + (a - m.begin));
     const char* const tail = "; nothing was written to the output\n";
     append(out, capacity, used, tail, std::strlen(tail));
     return true;
-  }
-  return false;
+  });
 }
 
 void install_mapped_file_fault_handler() {

@@ -12,11 +12,12 @@
 
 namespace mlpress {
 
-// Records that [begin, begin + length) maps `name` from byte `offset` on. Without a free slot
-// (more than 128 mappings at once) the mapping goes unrecorded: a fault in it stays a crash.
-void note_mapped_range(const void* begin, size_t length, std::string_view name, uint64_t offset);
-// Forgets the mapping that starts at `begin` (before it is unmapped).
-void forget_mapped_range(const void* begin);
+// Records that [begin, begin + length) maps `name` from byte `offset` on; returns the record's
+// slot for forget_mapped_range. Without a free slot (more than 128 mappings at once) the mapping
+// goes unrecorded (-1): a fault in it stays a crash.
+int note_mapped_range(const void* begin, size_t length, std::string_view name, uint64_t offset);
+// Forgets a recorded mapping (before it is unmapped).
+void forget_mapped_range(int slot);
 
 // Installs the SIGBUS handler (again is harmless). A fault outside every recorded mapping is
 // left to the default action.

@@ -1,6 +1,5 @@
 #include "core/io/temporary_outputs.h"
 
-#include <atomic>
 #include <cstring>
 
 #if defined(__linux__) && !defined(__EMSCRIPTEN__)
@@ -11,22 +10,18 @@
 #include <cerrno>
 #endif
 
+#include "core/io/signal_safe_slots.h"
+
 namespace mlpress {
 namespace {
 
-// As in mapped_file_faults.cc: claimed and released without locks; the handler only reads.
-constexpr int kSlots = 32;
 constexpr size_t kPathBytes = 4096;
-constexpr int kFree = 0;
-constexpr int kFilling = 1;
-constexpr int kNoted = 2;
 
-struct Slot {
-  std::atomic<int> state{kFree};
-  char path[kPathBytes] = {};
+struct Path {
+  char text[kPathBytes] = {};
 };
 
-Slot g_slots[kSlots];
+SignalSafeSlots<Path, 32> g_paths;
 
 #if defined(__linux__) && !defined(__EMSCRIPTEN__)
 // The record getdents64 fills (linux/dirent.h, which the C library does not declare).
@@ -70,16 +65,7 @@ bool remove_tree(int dir_fd, const char* name, int depth) {
 
 TemporaryOutputNote::TemporaryOutputNote(const std::string& path) {
   if (path.empty() || path.size() >= kPathBytes) return;
-  for (int i = 0; i < kSlots; ++i) {
-    int expected = kFree;
-    if (!g_slots[i].state.compare_exchange_strong(expected, kFilling, std::memory_order_acquire)) {
-      continue;
-    }
-    std::memcpy(g_slots[i].path, path.c_str(), path.size() + 1);
-    g_slots[i].state.store(kNoted, std::memory_order_release);
-    slot_ = i;
-    return;
-  }
+  slot_ = g_paths.add([&](Path& p) { std::memcpy(p.text, path.c_str(), path.size() + 1); });
 }
 
 TemporaryOutputNote::~TemporaryOutputNote() { forget(); }
@@ -99,17 +85,16 @@ TemporaryOutputNote& TemporaryOutputNote::operator=(TemporaryOutputNote&& other)
 }
 
 void TemporaryOutputNote::forget() {
-  if (slot_ < 0) return;
-  g_slots[slot_].state.store(kFree, std::memory_order_release);
+  g_paths.remove(slot_);
   slot_ = -1;
 }
 
 void remove_noted_temporary_outputs() {
 #if defined(__linux__) && !defined(__EMSCRIPTEN__)
-  for (const Slot& slot : g_slots) {
-    if (slot.state.load(std::memory_order_acquire) != kNoted) continue;
-    remove_tree(AT_FDCWD, slot.path, 0);
-  }
+  g_paths.find([](const Path& p) {
+    remove_tree(AT_FDCWD, p.text, 0);
+    return false;  // every one
+  });
 #endif
 }
 
