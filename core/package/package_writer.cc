@@ -105,6 +105,12 @@ PackageWriter::~PackageWriter() {
   fs::remove(staging_.string() + ".zip", ec);
 }
 
+void PackageWriter::mark_committed() {
+  committed_ = true;
+  staging_note_.forget();
+  staging_zip_note_.forget();
+}
+
 void PackageWriter::make_staging() {
   if (staging_made_) return;
   std::error_code ec;
@@ -207,9 +213,7 @@ uint64_t PackageWriter::commit() {
     if (ec)
       throw Error(out_.string() + ": cannot move the finished package into place: " + ec.message());
   }
-  committed_ = true;
-  staging_note_.forget();
-  staging_zip_note_.forget();
+  mark_committed();
   return total;
 }
 
@@ -256,9 +260,7 @@ uint64_t PackageWriter::commit_zip(std::vector<std::string> files,
   }
   const uint64_t size = fs::file_size(out_);
   if (staging_made_) fs::remove_all(staging_, ec);
-  committed_ = true;
-  staging_note_.forget();
-  staging_zip_note_.forget();
+  mark_committed();
   return size;
 }
 

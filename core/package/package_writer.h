@@ -68,6 +68,8 @@ class PackageWriter {
     std::function<std::unique_ptr<ByteSource>()> open;
   };
   void make_staging();
+  // The output is in place: nothing of staging_ is left for the destructor or the fault handler.
+  void mark_committed();
   // commit() for a zip: the staged files and the folders, with the unstaged files.
   uint64_t commit_zip(std::vector<std::string> files, const std::set<std::string>& dirs);
 
